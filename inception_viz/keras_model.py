@@ -1,0 +1,202 @@
+"""Build a Keras 3 functional model (TensorFlow backend) from a :class:`ModelSpec`.
+
+Every layer is named from the spec so that table rows, graph nodes, weight files and
+activation taps join on names: ``conv1``, ``pool1``, ``lrn1``, ``inception_3a_3x3_reduce``,
+the concat ``inception_3a``, ``linear``, ``softmax``. Helper layers the paper does not list
+get the owner's name plus a suffix (``conv1_pad``, ``linear_flatten``).
+
+TensorFlow is imported here, never by :mod:`inception_viz.spec` or
+:mod:`inception_viz.counter`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from .counter import analyze  # noqa: E402
+from .spec import LRN, AuxHead, Conv, Dense, Dropout, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="inception_viz")
+class LocalResponseNorm(keras.layers.Layer):
+    """Cross-channel LRN with Caffe's semantics:
+    ``b_c = a_c / (k + alpha / size * sum_{c' in window(c)} a_{c'}^2) ** beta``.
+
+    TensorFlow's ``tf.nn.local_response_normalization`` does not divide alpha by the
+    window size, so ``alpha / size`` is passed to it."""
+
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        if size % 2 != 1:
+            raise ValueError(f"LRN size must be odd. Received: size={size}")
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def call(self, inputs):
+        return tf.nn.local_response_normalization(
+            inputs, depth_radius=self.size // 2, bias=self.k, alpha=self.alpha / self.size, beta=self.beta
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
+
+
+@keras.saving.register_keras_serializable(package="inception_viz")
+class CeilMaxPool2D(keras.layers.Layer):
+    """Max pooling in Caffe's ceil mode: output ``ceil((H - k) / s) + 1``; the last window
+    is clipped at the border (implemented as -inf padding at the bottom/right, so the
+    padding never wins a max)."""
+
+    def __init__(self, pool_size: int = 3, strides: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size, self.strides = pool_size, strides
+
+    def _out(self, size):
+        if size is None:
+            return None
+        out = -(-(size - self.pool_size) // self.strides) + 1
+        if (out - 1) * self.strides >= size:
+            out -= 1
+        return out
+
+    def _pads(self, h, w):
+        ph = max(0, (self._out(h) - 1) * self.strides + self.pool_size - h)
+        pw = max(0, (self._out(w) - 1) * self.strides + self.pool_size - w)
+        return ph, pw
+
+    def call(self, inputs):
+        h, w = inputs.shape[1], inputs.shape[2]
+        ph, pw = self._pads(h, w)
+        if ph or pw:
+            inputs = tf.pad(inputs, [[0, 0], [0, ph], [0, pw], [0, 0]], constant_values=-math.inf)
+        return tf.nn.max_pool2d(inputs, self.pool_size, self.strides, "VALID")
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, self._out(h), self._out(w), c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides}
+
+
+CUSTOM_OBJECTS = {"LocalResponseNorm": LocalResponseNorm, "CeilMaxPool2D": CeilMaxPool2D}
+
+
+def _conv(x, name: str, filters: int, kernel: int, stride: int = 1, padding="same", activation="relu"):
+    if isinstance(padding, int):
+        if padding:
+            x = keras.layers.ZeroPadding2D(padding, name=f"{name}_pad")(x)
+        padding = "valid"
+    return keras.layers.Conv2D(
+        filters, kernel, strides=stride, padding=padding, activation=activation, name=name
+    )(x)
+
+
+def _pool(x, layer: Pool):
+    if layer.padding == "global":
+        cls = keras.layers.GlobalAveragePooling2D if layer.op == "avg" else keras.layers.GlobalMaxPooling2D
+        return cls(keepdims=True, name=layer.name)(x)
+    if layer.padding == "ceil":
+        if layer.op != "max":
+            raise SpecError(f"{layer.name}: ceil mode is implemented for max pooling only")
+        return CeilMaxPool2D(layer.size, layer.stride, name=layer.name)(x)
+    cls = keras.layers.MaxPooling2D if layer.op == "max" else keras.layers.AveragePooling2D
+    return cls(layer.size, strides=layer.stride, padding=layer.padding, name=layer.name)(x)
+
+
+def _dense(x, name: str, units: int, activation=None):
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten(name=f"{name}_flatten")(x)
+    return keras.layers.Dense(units, activation=activation, name=name)(x)
+
+
+def _inception(x, block: Inception):
+    n = block.name
+    outs = []
+    if block.w1x1:
+        outs.append(_conv(x, f"{n}_1x1", block.w1x1, 1))
+    for key, reduce_w, conv_w, k in (
+        ("3x3", block.w3x3_reduce, block.w3x3, 3),
+        ("5x5", block.w5x5_reduce, block.w5x5, 5),
+    ):
+        if conv_w:
+            src = _conv(x, f"{n}_{key}_reduce", reduce_w, 1) if reduce_w else x
+            outs.append(_conv(src, f"{n}_{key}", conv_w, k))
+    pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{n}_pool")(x)
+    outs.append(_conv(pooled, f"{n}_pool_proj", block.pool_proj, 1) if block.pool_proj else pooled)
+    if len(outs) == 1:  # only the pool branch: name it as the block so taps still find it
+        return keras.layers.Identity(name=n)(outs[0])
+    return keras.layers.Concatenate(axis=-1, name=n)(outs)
+
+
+def _aux(x, head: AuxHead, classes: int):
+    n = head.name
+    x = keras.layers.AveragePooling2D(5, strides=3, padding="valid", name=f"{n}_pool")(x)
+    x = _conv(x, f"{n}_conv", 128, 1)
+    x = _dense(x, f"{n}_fc", 1024, "relu")
+    x = keras.layers.Dropout(0.7, name=f"{n}_dropout")(x)
+    x = _dense(x, f"{n}_classifier", classes)
+    return keras.layers.Softmax(name=f"{n}_softmax")(x)
+
+
+def available_devices() -> list[str]:
+    """What TensorFlow sees: ``/CPU:0`` always, then ``/GPU:0`` … when present."""
+    return [d.name.replace("/device:", "/") for d in tf.config.list_logical_devices() if d.device_type in ("CPU", "GPU")]
+
+
+def device_scope(device: str | None):
+    """``tf.device(device)`` after checking that TensorFlow has that device."""
+    if not device:
+        return contextlib.nullcontext()
+    known = available_devices()
+    if device.upper() not in [d.upper() for d in known]:
+        raise SpecError(f"device {device!r} is not available; TensorFlow sees: {', '.join(known)}")
+    return tf.device(device)
+
+
+def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = None) -> keras.Model:
+    """The Keras functional model of ``spec``.
+
+    ``device``: ``"/CPU:0"``, ``"/GPU:0"``, … (weights are created there; run the model
+    under the same :func:`device_scope`). ``seed``: seeds Keras's initialisers.
+    Outputs: the network's output, plus one per auxiliary classifier when ``spec.aux``.
+    Raises :class:`SpecError` for specs the analytic counter refuses."""
+    analyze(spec)  # validate shapes and widths first, with a clear message
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    with device_scope(device):
+        inputs = keras.Input(shape=tuple(spec.input_shape), name="input")
+        x = inputs
+        aux_by_block = {a.after: a for a in spec.active_aux_heads}
+        aux_outputs = []
+        for layer in spec.active_layers:
+            if isinstance(layer, Conv):
+                x = _conv(x, layer.name, layer.filters, layer.kernel, layer.stride, layer.padding, layer.activation)
+            elif isinstance(layer, Pool):
+                x = _pool(x, layer)
+            elif isinstance(layer, LRN):
+                x = LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k, name=layer.name)(x)
+            elif isinstance(layer, Inception):
+                x = _inception(x, layer)
+            elif isinstance(layer, Dropout):
+                x = keras.layers.Dropout(layer.rate, name=layer.name)(x)
+            elif isinstance(layer, Dense):
+                x = _dense(x, layer.name, layer.units or spec.classes, layer.activation)
+            elif isinstance(layer, Softmax):
+                x = keras.layers.Softmax(name=layer.name)(x)
+            else:  # pragma: no cover - the spec types are closed
+                raise TypeError(f"unknown layer {layer!r}")
+            if layer.name in aux_by_block:
+                aux_outputs.append(_aux(x, aux_by_block[layer.name], spec.classes))
+        outputs = [x, *aux_outputs] if aux_outputs else x
+        return keras.Model(inputs, outputs, name=spec.name)

@@ -1,0 +1,232 @@
+"""Config files and URLs: how a lecturer saves, shares and restores a model.
+
+JSON config (every field but ``preset`` optional; ``blocks`` overrides some widths)::
+
+    {"preset": "googlenet",
+     "blocks": {"inception_3a": {"3x3": 256, "5x5_reduce": 0}},
+     "input_shape": [224, 224, 3],
+     "classes": 1000,
+     "lrn": true,
+     "aux": false}
+
+URL query (``st.query_params``), only what differs from the preset::
+
+    ?preset=googlenet&input=224x224x3&classes=10&lrn=0&aux=1&inception_3a=64-96-256-0-32-32
+
+A block's value is its six widths in the paper's order (1x1, 3x3_reduce, 3x3, 5x5_reduce,
+5x5, pool_proj) joined by ``-``.
+
+Loading validates everything and raises :class:`SpecError` with one line that names the
+field and the allowed values. Nothing here executes or unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from .counter import analyze
+from .presets import PRESET_NAMES, preset
+from .spec import MAX_CLASSES, MAX_WIDTH, WIDTH_KEYS, ModelSpec, SpecError
+
+CONFIG_KEYS = ("preset", "blocks", "input_shape", "classes", "lrn", "aux")
+QUERY_KEYS = ("preset", "input", "classes", "lrn", "aux")
+#: Config files and uploads larger than this are refused before parsing.
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+def _int_field(value: Any, field: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{field} must be a whole number from {lo} to {hi}; got {json.dumps(value)}")
+    if not lo <= value <= hi:
+        raise SpecError(f"{field} must be from {lo} to {hi}; got {value}")
+    return value
+
+
+def _bool_field(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{field} must be true or false; got {json.dumps(value)}")
+    return value
+
+
+def spec_from_config(data: Any) -> ModelSpec:
+    """The spec a config dict describes (validated, including spatial sizes)."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"a config must be a JSON object like {{\"preset\": \"googlenet\"}}; got {type(data).__name__}")
+    unknown = [k for k in data if k not in CONFIG_KEYS]
+    if unknown:
+        raise SpecError(f"unknown config key {unknown[0]!r}; allowed: {', '.join(CONFIG_KEYS)}")
+    if "preset" not in data:
+        raise SpecError(f"config needs a \"preset\"; allowed: {', '.join(PRESET_NAMES)}")
+    name = data["preset"]
+    if not isinstance(name, str) or name not in PRESET_NAMES:
+        raise SpecError(f"preset must be one of {', '.join(PRESET_NAMES)}; got {json.dumps(name)}")
+    spec = preset(name)
+
+    blocks = data.get("blocks", {})
+    if not isinstance(blocks, Mapping):
+        raise SpecError("blocks must be an object like {\"inception_3a\": {\"3x3\": 128}}")
+    for block_name, widths in blocks.items():
+        if block_name not in spec.block_names:
+            raise SpecError(
+                f"blocks: no block {block_name!r} in preset {name}; allowed: {', '.join(spec.block_names)}"
+            )
+        if not isinstance(widths, Mapping):
+            raise SpecError(f"blocks.{block_name} must be an object like {{\"3x3\": 128}}")
+        for key, value in widths.items():
+            if key not in WIDTH_KEYS:
+                raise SpecError(f"blocks.{block_name}: unknown width {key!r}; allowed: {', '.join(WIDTH_KEYS)}")
+            _int_field(value, f"blocks.{block_name}.{key}", 0, MAX_WIDTH)
+        spec = spec.with_block(block_name, **dict(widths))
+
+    options: dict[str, Any] = {}
+    if "input_shape" in data:
+        shape = data["input_shape"]
+        if not isinstance(shape, list) or len(shape) != 3:
+            raise SpecError(
+                f"input_shape must be a list of 3 numbers [height, width, channels]; got {json.dumps(shape)}"
+            )
+        h = _int_field(shape[0], "input_shape height", 1, 4096)
+        w = _int_field(shape[1], "input_shape width", 1, 4096)
+        c = _int_field(shape[2], "input_shape channels", 1, 64)
+        options["input_shape"] = (h, w, c)
+    if "classes" in data:
+        options["classes"] = _int_field(data["classes"], "classes", 1, MAX_CLASSES)
+    for flag in ("lrn", "aux"):
+        if flag in data:
+            options[flag] = _bool_field(data[flag], flag)
+    if options:
+        spec = spec.with_options(**options)
+    analyze(spec)  # spatial sizes, block outputs: raises SpecError naming the layer
+    return spec
+
+
+def spec_to_config(spec: ModelSpec) -> dict:
+    """The smallest config that restores ``spec``: the preset plus what differs from it."""
+    base = preset(spec.preset)
+    out: dict[str, Any] = {"preset": spec.preset}
+    blocks = {}
+    for b in spec.blocks:
+        ref = base.block(b.name).widths
+        diff = {k: v for k, v in b.widths.items() if ref[k] != v}
+        if diff:
+            blocks[b.name] = diff
+    if blocks:
+        out["blocks"] = blocks
+    if tuple(spec.input_shape) != tuple(base.input_shape):
+        out["input_shape"] = list(spec.input_shape)
+    if spec.classes != base.classes:
+        out["classes"] = spec.classes
+    if spec.lrn != base.lrn:
+        out["lrn"] = spec.lrn
+    if spec.aux != base.aux:
+        out["aux"] = spec.aux
+    return out
+
+
+def dumps_config(spec: ModelSpec) -> str:
+    """The config JSON of ``spec``, complete (every block's six widths) so the file reads
+    on its own, and stable (same spec, same text)."""
+    cfg = spec_to_config(spec)
+    cfg["blocks"] = {b.name: b.widths for b in spec.blocks}
+    cfg["input_shape"] = list(spec.input_shape)
+    if spec.classes:
+        cfg["classes"] = spec.classes
+    cfg["lrn"], cfg["aux"] = spec.lrn, spec.aux
+    return json.dumps(cfg, indent=2) + "\n"
+
+
+def loads_config(text: str | bytes) -> ModelSpec:
+    """Parse config JSON (a string or the bytes of an upload)."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_CONFIG_BYTES:
+            raise SpecError(f"config is {len(text):,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError("config is not UTF-8 text; save it as a .json file") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise SpecError(f"config is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    return spec_from_config(data)
+
+
+def load_config_file(path: str | Path) -> ModelSpec:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise SpecError(f"config file {path} is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
+        return loads_config(path.read_bytes())
+    except OSError as exc:
+        raise SpecError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# URL query parameters
+
+
+def spec_to_query(spec: ModelSpec) -> dict[str, str]:
+    """Query parameters that restore ``spec`` (only what differs from its preset)."""
+    cfg = spec_to_config(spec)
+    q = {"preset": spec.preset}
+    if "input_shape" in cfg:
+        q["input"] = "x".join(str(v) for v in cfg["input_shape"])
+    if "classes" in cfg:
+        q["classes"] = str(cfg["classes"])
+    if "lrn" in cfg:
+        q["lrn"] = "1" if cfg["lrn"] else "0"
+    if "aux" in cfg:
+        q["aux"] = "1" if cfg["aux"] else "0"
+    for name in cfg.get("blocks", {}):
+        q[name] = "-".join(str(v) for v in spec.block(name).width_tuple)
+    return q
+
+
+def _query_int(text: str, field: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or len(text) > 9:
+        raise SpecError(f"URL parameter {field} must be a whole number; got {text[:40]!r}")
+    return int(text)
+
+
+def spec_from_query(params: Mapping[str, str]) -> ModelSpec:
+    """The spec that URL query parameters describe; :class:`SpecError` if malformed."""
+    params = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
+    name = params.get("preset", "googlenet")
+    if name not in PRESET_NAMES:
+        raise SpecError(f"URL parameter preset must be one of {', '.join(PRESET_NAMES)}; got {name[:40]!r}")
+    base = preset(name)
+    cfg: dict[str, Any] = {"preset": name}
+    blocks = {}
+    for key, value in params.items():
+        if key in QUERY_KEYS:
+            continue
+        if key not in base.block_names:
+            allowed = ", ".join((*QUERY_KEYS, *base.block_names))
+            raise SpecError(f"unknown URL parameter {key[:40]!r}; allowed: {allowed}")
+        parts = value.split("-")
+        if len(parts) != len(WIDTH_KEYS):
+            raise SpecError(
+                f"URL parameter {key} needs 6 widths ({'-'.join(WIDTH_KEYS)}) joined by '-'; got {value[:60]!r}"
+            )
+        blocks[key] = {k: _query_int(p, f"{key} {k}") for k, p in zip(WIDTH_KEYS, parts)}
+    if blocks:
+        cfg["blocks"] = blocks
+    if "input" in params:
+        parts = params["input"].lower().split("x")
+        if len(parts) != 3:
+            raise SpecError(f"URL parameter input must look like 224x224x3; got {params['input'][:40]!r}")
+        cfg["input_shape"] = [_query_int(p, "input") for p in parts]
+    if "classes" in params:
+        cfg["classes"] = _query_int(params["classes"], "classes")
+    for flag in ("lrn", "aux"):
+        if flag in params:
+            if params[flag] not in ("0", "1"):
+                raise SpecError(f"URL parameter {flag} must be 0 or 1; got {params[flag][:20]!r}")
+            cfg[flag] = params[flag] == "1"
+    return spec_from_config(cfg)

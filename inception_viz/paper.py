@@ -1,0 +1,184 @@
+"""The paper's Table 1 (Szegedy et al. 2015) beside computed values.
+
+The table is transcribed from the lecture notes (``shared/seed``; a test checks the
+transcription against them). The paper counts parameters in K = 1024 *weights* (biases
+excluded) and ops in millions (10^6) of multiply-adds; :func:`compare` uses the same units.
+
+Three rows do not follow from the paper's own widths; they are flagged with the reason
+instead of being "fixed" or copied (:data:`ERRATA`). Every other row agrees within
+:data:`TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .counter import Report, analyze
+from .presets import googlenet
+from .spec import WIDTH_KEYS
+
+#: Relative difference within which a computed value "agrees" with the paper.
+TOLERANCE = 0.03
+#: The paper's parameter unit: K = 1024 weights, biases excluded.
+PAPER_K = 1024
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    type: str
+    patch: str  # "7x7/2" or ""
+    output: tuple[int, int, int]
+    depth: int
+    widths: tuple[int, ...] | None  # the six Table 1 columns (None where empty)
+    params_k: float | None  # the paper's "params" in K = 1024 weights
+    ops_m: float | None  # the paper's "ops" in millions of multiply-adds
+    layers: tuple[str, ...]  # our layer names that make up the row
+
+    @property
+    def label(self) -> str:
+        return f"{self.type} {self.patch}".strip()
+
+
+def _w(s: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in s.split())
+
+
+#: Table 1 as printed. conv2's "3x3 reduce" 64 is the 1x1 conv before its 3x3 conv.
+TABLE1: tuple[PaperRow, ...] = (
+    PaperRow("convolution", "7x7/2", (112, 112, 64), 1, None, 2.7, 34, ("conv1",)),
+    PaperRow("max pool", "3x3/2", (56, 56, 64), 0, None, None, None, ("pool1",)),
+    PaperRow("convolution", "3x3/1", (56, 56, 192), 2, (0, 64, 192, 0, 0, 0), 112, 360, ("conv2_reduce", "conv2")),
+    PaperRow("max pool", "3x3/2", (28, 28, 192), 0, None, None, None, ("pool2",)),
+    PaperRow("inception (3a)", "", (28, 28, 256), 2, _w("64 96 128 16 32 32"), 159, 128, ("inception_3a",)),
+    PaperRow("inception (3b)", "", (28, 28, 480), 2, _w("128 128 192 32 96 64"), 380, 304, ("inception_3b",)),
+    PaperRow("max pool", "3x3/2", (14, 14, 480), 0, None, None, None, ("pool3",)),
+    PaperRow("inception (4a)", "", (14, 14, 512), 2, _w("192 96 208 16 48 64"), 364, 73, ("inception_4a",)),
+    PaperRow("inception (4b)", "", (14, 14, 512), 2, _w("160 112 224 24 64 64"), 437, 88, ("inception_4b",)),
+    PaperRow("inception (4c)", "", (14, 14, 512), 2, _w("128 128 256 24 64 64"), 463, 100, ("inception_4c",)),
+    PaperRow("inception (4d)", "", (14, 14, 528), 2, _w("112 144 288 32 64 64"), 580, 119, ("inception_4d",)),
+    PaperRow("inception (4e)", "", (14, 14, 832), 2, _w("256 160 320 32 128 128"), 840, 170, ("inception_4e",)),
+    PaperRow("max pool", "3x3/2", (7, 7, 832), 0, None, None, None, ("pool4",)),
+    PaperRow("inception (5a)", "", (7, 7, 832), 2, _w("256 160 320 32 128 128"), 1072, 54, ("inception_5a",)),
+    PaperRow("inception (5b)", "", (7, 7, 1024), 2, _w("384 192 384 48 128 128"), 1388, 71, ("inception_5b",)),
+    PaperRow("avg pool", "7x7/1", (1, 1, 1024), 0, None, None, None, ("pool5",)),
+    PaperRow("dropout (40%)", "", (1, 1, 1024), 0, None, None, None, ("dropout",)),
+    PaperRow("linear", "", (1, 1, 1000), 1, None, 1000, 1, ("linear",)),
+    PaperRow("softmax", "", (1, 1, 1000), 0, None, None, None, ("softmax",)),
+)
+
+#: Rows of Table 1 that contradict the paper's own widths: (fields, reason).
+ERRATA: dict[str, tuple[tuple[str, ...], str]] = {
+    "conv1": (
+        ("params", "ops"),
+        "2.7K / 34M match a depthwise-separable 7x7 with multiplier 8 "
+        "(7*7*3*8 + 24*64 = 2,712 weights; 2,712 * 112*112 = 34.0M MACs), "
+        "not the full 7x7 conv the table describes (7*7*3*64 = 9,408 weights, 118M MACs)",
+    ),
+    "inception_4c": (
+        ("params",),
+        "its widths give 509,440 weights = 497.5K "
+        "(512*128 + 512*128 + 9*128*256 + 512*24 + 25*24*64 + 512*64), not 463K",
+    ),
+    "inception_5a": (
+        ("params", "ops"),
+        "its widths give 1,042,432 weights = 1,018K and 51.1M MACs at 7x7 "
+        "(832*256 + 832*160 + 9*160*320 + 832*32 + 25*32*128 + 832*128), not 1,072K / 54M",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    paper: PaperRow
+    name: str  # our first layer name for the row
+    output: tuple[int, int, int] | None
+    depth: int | None
+    weights: int | None  # exact weights (biases excluded), the paper's params unit before /1024
+    macs: int | None
+    widths: tuple[int, ...] | None
+    status: str  # "agrees", "paper error", "differs", "edited", "missing"
+    note: str = ""
+
+    @property
+    def params_k(self) -> float | None:
+        return None if self.weights is None else self.weights / PAPER_K
+
+    @property
+    def ops_m(self) -> float | None:
+        return None if self.macs is None else self.macs / 1e6
+
+    @staticmethod
+    def _delta(ours: float | None, paper: float | None) -> float | None:
+        if ours is None or paper is None:
+            return None
+        return (ours - paper) / paper
+
+    @property
+    def params_delta(self) -> float | None:
+        """Relative difference (ours - paper) / paper of params in K = 1024 weights."""
+        return self._delta(self.params_k, self.paper.params_k)
+
+    @property
+    def ops_delta(self) -> float | None:
+        return self._delta(self.ops_m, self.paper.ops_m)
+
+
+def _row_widths(report: Report, paper: PaperRow) -> tuple[int, ...] | None:
+    if paper.layers == ("conv2_reduce", "conv2"):
+        try:
+            return (0, report.row("conv2_reduce").output_shape[2], report.row("conv2").output_shape[2], 0, 0, 0)
+        except Exception:
+            return None
+    name = paper.layers[0]
+    if name.startswith("inception_"):
+        try:
+            return report.spec.block(name).width_tuple
+        except Exception:
+            return None
+    return None
+
+
+def compare(report: Report | None = None) -> list[Comparison]:
+    """Table 1 beside ``report`` (default: the ``googlenet`` preset), row by row.
+
+    ``status``: ``agrees`` (params, ops and output within :data:`TOLERANCE`), ``paper
+    error`` (a row of :data:`ERRATA` with the paper's widths: ``note`` says why),
+    ``edited`` (the widths differ from the paper's, so deltas are the edit's effect),
+    ``differs`` (unexplained) or ``missing`` (no such layer in this model)."""
+    report = report or analyze(googlenet())
+    out = []
+    for p in TABLE1:
+        try:
+            rows = [report.row(n) for n in p.layers]
+        except Exception:
+            out.append(Comparison(p, p.layers[0], None, None, None, None, None, "missing"))
+            continue
+        weights = sum(r.weights for r in rows)
+        macs = sum(r.macs for r in rows)
+        depth = sum(r.depth for r in rows)
+        output = rows[-1].output_shape
+        widths = _row_widths(report, p)
+        cmp = Comparison(p, p.layers[0], output, depth, weights, macs, widths, "agrees")
+        bad = [
+            f
+            for f, d in (("params", cmp.params_delta), ("ops", cmp.ops_delta))
+            if d is not None and abs(d) > TOLERANCE
+        ]
+        if output != p.output or depth != p.depth:
+            bad.append("shape")
+        if p.widths is not None and widths is not None and widths != p.widths:
+            status, note = "edited", "widths differ from the paper's: deltas show the edit"
+        elif not bad:
+            status, note = "agrees", ""
+        elif p.layers[0] in ERRATA and set(bad) <= set(ERRATA[p.layers[0]][0]):
+            status, note = "paper error", ERRATA[p.layers[0]][1]
+        else:
+            status, note = "differs", "differs from the paper in " + ", ".join(bad)
+        out.append(
+            Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note)
+        )
+    return out
+
+
+def width_header() -> tuple[str, ...]:
+    return WIDTH_KEYS

@@ -163,12 +163,13 @@ def test_decompression_bomb_refused_from_header_before_decoding(monkeypatch):
     bomb = Image.new("1", (20000, 20000))
     data = encode(bomb, "PNG")  # a few kB: all-zero rows compress extremely well
     assert len(data) < 200_000
+    mid = encode(Image.new("1", (8000, 7000)), "PNG")
     calls = []
     monkeypatch.setattr(Image.Image, "load", lambda self: calls.append(1))
     with pytest.raises(SpecError, match="400,000,000 pixels"):
         decode_image(data)
     # between our limit (50 M) and Pillow's own refusal (2 x 50 M): our header check
-    data = encode(Image.new("1", (8000, 7000)), "PNG")
+    data = mid
     with pytest.warns(Image.DecompressionBombWarning), pytest.raises(SpecError, match="56,000,000 pixels"):
         decode_image(data)
     assert calls == []  # refused before any pixel was decoded

@@ -1,0 +1,581 @@
+"""``python -m inception_viz bench [--quick] [--format text|json]``: is the explorer instant?
+
+Every number is a ratio of two timings taken in the same run on the same machine (lower is
+better), so the goals hold on a slow laptop as well as on a fast one. The model is the
+``googlenet`` preset at 224x224, batch 1. Timings are medians of repeated runs after a warm-up;
+cold starts run in fresh subprocesses. See ``docs/bench.md`` for what each key measures.
+
+A key whose measurement cannot be made (a module of the app missing, onnxruntime not
+installed, ...) is ``null``, with the reason under ``notes``; a number is never made up.
+
+TensorFlow, Keras and onnxruntime are imported inside the command only, so registering the
+subcommand costs nothing to ``table`` and ``paper``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import importlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The issue's keys, in its order: (goal, what is measured). Lower is better; a key is ok
+#: when its value is <= the goal.
+GOALS: dict[str, tuple[float, str]] = {
+    "analytic_over_keras": (0.01, "analytic count of the whole network / Keras build + count_params"),
+    "forward_over_onnxruntime": (1.0, "the app's single-image forward / onnxruntime, same network and weights"),
+    "forward_over_predict": (0.34, "the app's single-image forward / model.predict"),
+    "activations_over_forward": (1.3, "all block outputs in one pass / plain forward"),
+    "edit_to_views_over_build": (0.1, "width edit -> table + DOT + figures ready / Keras build"),
+    "edit_to_activations_over_naive": (1.0, "width edit -> rebuilt model -> first activations / (build + predict)"),
+    "cold_start_over_tf_import": (1.0, "app.py default page, AppTest, fresh process / import tensorflow, fresh process"),
+    "rss_growth_mb_50_edits": (300.0, "resident memory growth over 50 edit -> build -> forward cycles, MB"),
+}
+KEYS = tuple(GOALS)
+
+#: Goal for the bytes the activations view sends for one block (PNG mosaics).
+ACTIVATIONS_BYTES_GOAL = 2_000_000
+
+PRESET = "googlenet"
+EDIT_BLOCK = "inception_4c"
+
+
+class Unavailable(Exception):
+    """A measurement cannot be made on this checkout; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------
+# settings
+
+
+class Plan:
+    """How many repeats each measurement gets (``--quick`` keeps the run under ~45 s)."""
+
+    def __init__(self, quick: bool):
+        self.quick = quick
+        self.builds = 2 if quick else 5
+        self.analytic = 20 if quick else 100
+        self.forwards = 10 if quick else 30
+        self.predicts = 5 if quick else 15
+        self.views = 3 if quick else 10
+        self.edit_to_activations = 1 if quick else 3
+        self.cold = 1 if quick else 3
+        self.rss_cycles = 4 if quick else 50
+
+
+def _median_time(fn, repeat: int, warmup: int = 1) -> float:
+    """Median wall seconds of ``fn()`` over ``repeat`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+_edit_counter = 0
+
+
+def _fresh_edit(spec):
+    """A spec with one width of ``EDIT_BLOCK`` changed to a value not used before in this
+    process, so no cache (counter, graph, figures, models) can answer it."""
+    global _edit_counter
+    _edit_counter += 1
+    block = spec.block(EDIT_BLOCK)
+    return spec.with_block(EDIT_BLOCK, **{"3x3": block.widths["3x3"] + 8 * _edit_counter})
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+def _module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (name, name.rsplit(".", 1)[-1]):
+            raise Unavailable(f"{name} is not in this checkout") from None
+        raise
+
+
+def _attr(module, *names):
+    for n in names:
+        fn = getattr(module, n, None)
+        if fn is not None:
+            return fn
+    raise Unavailable(f"{module.__name__} has none of {', '.join(names)}")
+
+
+# ---------------------------------------------------------------------------------------
+# adapters to the app's modules (inference, onnx_zoo, graph, figures)
+
+
+class AppPaths:
+    """The app's own code paths, found in the modules other parts of the project provide."""
+
+    def __init__(self):
+        self._inference = None
+
+    @property
+    def inference(self):
+        if self._inference is None:
+            self._inference = _module("inception_viz.inference")
+        return self._inference
+
+    # -- forward and activations ------------------------------------------------------
+    def forward(self, model):
+        """A callable ``f(image_batch) -> probabilities`` the app uses for one image."""
+        make = _attr(self.inference, "compiled_forward", "make_forward", "forward_fn", "Forward")
+        return make(model)
+
+    def activations(self, model):
+        """A callable ``f(image_batch) -> {name: array}`` giving every block output in one pass."""
+        make = _attr(self.inference, "activations_fn", "make_activations", "activation_model", "Activations")
+        return make(model)
+
+    def build(self, spec):
+        """The app's (cached, bounded) build of ``spec``; falls back to :func:`build_keras`."""
+        if self._has_inference():
+            for n in ("cached_model", "get_model", "model_for"):
+                fn = getattr(self.inference, n, None)
+                if fn is not None:
+                    return fn(spec)
+        from .keras_model import build_keras
+
+        return build_keras(spec)
+
+    def _has_inference(self) -> bool:
+        try:
+            self.inference
+        except Unavailable:
+            return False
+        return True
+
+    # -- views ---------------------------------------------------------------------
+    def views(self, spec):
+        """Everything the architecture page computes for ``spec``: the table (analysis and
+        the paper comparison), the overview and block DOT sources, the Plotly figures."""
+        from .counter import analyze
+        from .paper import compare
+
+        graph = _module("inception_viz.graph")
+        figures = _module("inception_viz.figures")
+        report = analyze(spec)
+        return [
+            report,
+            compare(report),
+            _attr(graph, "overview_dot")(report),
+            _attr(graph, "block_dot")(report, EDIT_BLOCK),
+            _attr(figures, "block_metric_figure")(report, "params"),
+            _attr(figures, "block_metric_figure")(report, "macs"),
+            _attr(figures, "channel_flow_figure")(report),
+            _attr(figures, "branch_share_figure")(report),
+            _attr(figures, "activation_memory_figure")(report),
+        ]
+
+
+# ---------------------------------------------------------------------------------------
+# measurements: each returns its ratio and puts the numbers behind it in ctx.absolute
+
+
+def _image(np):
+    rng = np.random.default_rng(0)
+    return rng.uniform(-120, 130, size=(1, 224, 224, 3)).astype("float32")
+
+
+def measure_analytic_over_keras(ctx):
+    from . import counter
+    from .keras_model import build_keras
+
+    spec = ctx.spec
+    analytic = _median_time(lambda: counter._analyze(spec), ctx.plan.analytic, warmup=3)
+
+    def build():
+        m = build_keras(spec)
+        m.count_params()
+
+    build_s = _median_time(build, ctx.plan.builds, warmup=1)
+    ctx.build_s = build_s
+    ctx.absolute["analytic_count_ms"] = analytic * 1e3
+    ctx.absolute["keras_build_count_params_s"] = build_s
+    return analytic / build_s
+
+
+def measure_forward(ctx):
+    """forward_over_predict, forward_over_onnxruntime and the plain forward itself."""
+    x = ctx.x
+    model = ctx.model
+    predict_s = _median_time(lambda: model.predict(x, verbose=0), ctx.plan.predicts, warmup=2)
+    ctx.absolute["predict_ms"] = predict_s * 1e3
+    forward = ctx.app.forward(model)
+    forward_s = _median_time(lambda: forward(x), ctx.plan.forwards, warmup=2)
+    ctx.forward_s = forward_s
+    ctx.absolute["app_forward_ms"] = forward_s * 1e3
+    return forward_s / predict_s
+
+
+def measure_onnxruntime(ctx):
+    try:
+        import onnxruntime as ort
+    except ModuleNotFoundError:
+        raise Unavailable("onnxruntime is not installed (pip install -r requirements-dev.txt)") from None
+    if ctx.forward_s is None:
+        raise Unavailable("the app's forward was not measured")
+    zoo = _module("inception_viz.onnx_zoo")
+    make = _attr(zoo, "keras_to_zoo_onnx", "zoo_onnx_from_keras", "build_zoo_onnx", "make_zoo_onnx")
+    onnx_model = make(ctx.model)
+    data = onnx_model if isinstance(onnx_model, bytes) else onnx_model.SerializeToString()
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0].name
+    x_nchw = ctx.np.ascontiguousarray(ctx.x[..., ::-1].transpose(0, 3, 1, 2))
+    ort_s = _median_time(lambda: sess.run(None, {inp: x_nchw}), ctx.plan.forwards, warmup=2)
+    ctx.absolute["onnxruntime_ms"] = ort_s * 1e3
+    return ctx.forward_s / ort_s
+
+
+def measure_activations_over_forward(ctx):
+    if ctx.forward_s is None:
+        raise Unavailable("the app's forward was not measured")
+    acts = ctx.app.activations(ctx.model)
+    act_s = _median_time(lambda: acts(ctx.x), ctx.plan.forwards, warmup=2)
+    ctx.absolute["activations_all_blocks_ms"] = act_s * 1e3
+    ctx.activations_fn = acts
+    return act_s / ctx.forward_s
+
+
+def measure_edit_to_views(ctx):
+    ctx.app.views(_fresh_edit(ctx.spec))  # warm-up: imports plotly, graphviz
+    views_s = _median_time(lambda: ctx.app.views(_fresh_edit(ctx.spec)), ctx.plan.views, warmup=1)
+    ctx.absolute["edit_to_views_ms"] = views_s * 1e3
+    return views_s / ctx.build_s
+
+
+def measure_edit_to_activations(ctx):
+    import keras
+
+    from .keras_model import build_keras
+
+    x = ctx.x
+
+    def app_path():
+        model = ctx.app.build(_fresh_edit(ctx.spec))
+        ctx.app.activations(model)(x)
+
+    def naive():
+        model = build_keras(_fresh_edit(ctx.spec))
+        model.predict(x, verbose=0)
+
+    app_times, naive_times = [], []
+    for _ in range(ctx.plan.edit_to_activations):
+        for fn, times in ((naive, naive_times), (app_path, app_times)):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    keras.backend.clear_session()
+    app_s, naive_s = statistics.median(app_times), statistics.median(naive_times)
+    ctx.absolute["edit_to_activations_s"] = app_s
+    ctx.absolute["naive_build_predict_s"] = naive_s
+    return app_s / naive_s
+
+
+_COLD_TF = "import tensorflow"
+_COLD_APP = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=300).run()
+if at.exception:
+    sys.exit("app.py raised: " + str(at.exception[0].value)[:300])
+print("TF_IMPORTED=" + str("tensorflow" in sys.modules))
+"""
+
+
+def _cold(code: str, repeat: int) -> tuple[float, str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    times, out = [], ""
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        times.append(time.perf_counter() - t0)
+        if res.returncode != 0:
+            last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise Unavailable(f"subprocess failed: {last[:200]}")
+        out = res.stdout
+    return statistics.median(times), out
+
+
+def measure_cold_start(ctx):
+    app = ROOT / "app.py"
+    tf_s, _ = _cold(_COLD_TF, ctx.plan.cold)
+    ctx.absolute["tf_import_s"] = tf_s
+    if not app.exists():
+        raise Unavailable("app.py is not in this checkout")
+    app_s, out = _cold(_COLD_APP.format(app=str(app)), ctx.plan.cold)
+    ctx.absolute["cold_start_s"] = app_s
+    ctx.absolute["cold_start_imports_tensorflow"] = "TF_IMPORTED=True" in out
+    return app_s / tf_s
+
+
+def measure_rss(ctx):
+    import keras
+
+    x = ctx.x
+
+    def cycle():
+        model = ctx.app.build(_fresh_edit(ctx.spec))
+        try:
+            ctx.app.forward(model)(x)
+        except Unavailable:
+            model(x, training=False)
+
+    cycle()  # warm-up: one-time allocations (graph tracing machinery, caches)
+    gc.collect()
+    start = _rss_mb()
+    peak = start
+    for _ in range(ctx.plan.rss_cycles):
+        cycle()
+        peak = max(peak, _rss_mb())
+    gc.collect()
+    end = _rss_mb()
+    ctx.absolute["rss_start_mb"] = start
+    ctx.absolute["rss_end_mb"] = end
+    ctx.absolute["rss_peak_mb"] = peak
+    ctx.absolute["rss_cycles"] = ctx.plan.rss_cycles
+    keras.backend.clear_session()
+    return end - start
+
+
+def measure_mosaic(ctx):
+    """Mosaic time for the largest block (most activation values) and the PNG bytes the
+    activations view sends for it: one mosaic per branch plus the concat."""
+    from . import images
+    from .counter import analyze
+
+    report = analyze(ctx.spec)
+    largest = max(report.blocks, key=lambda r: r.activations)
+    ctx.absolute["mosaic_block"] = largest.name
+    if ctx.activations_fn is None:
+        raise Unavailable("the app's activations were not measured")
+    values = ctx.activations_fn(ctx.x)
+    if not isinstance(values, dict):
+        raise Unavailable(f"activations came as {type(values).__name__}, not a dict by layer name")
+    names = [n for n in (*(f"{largest.name}_{k}" for k in ("1x1", "3x3", "5x5", "pool_proj")), largest.name) if n in values]
+    if largest.name not in values:
+        raise Unavailable(f"the activations have no output named {largest.name}")
+    maps = [ctx.np.asarray(values[n]) for n in names]
+    ctx.absolute["mosaic_maps"] = len(maps)
+
+    def make():
+        return [images.mosaic(m) for m in maps]
+
+    mosaic_s = _median_time(make, ctx.plan.views, warmup=1)
+    ctx.absolute["mosaic_ms"] = mosaic_s * 1e3
+    ctx.absolute["activations_view_bytes"] = sum(len(images.encode_png(m.image)) for m in make())
+    ctx.absolute["activations_view_bytes_goal"] = ACTIVATIONS_BYTES_GOAL
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict:
+    info = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+    for dist in ("tensorflow", "keras", "onnxruntime", "numpy", "streamlit"):
+        try:
+            from importlib.metadata import version
+
+            info[dist] = version(dist if dist != "tensorflow" else _tf_dist())
+        except Exception:  # noqa: BLE001 - a missing package is reported as null
+            info[dist] = None
+    try:
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        info["load_average_1min"] = None
+    return info
+
+
+def _tf_dist() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("tensorflow-cpu", "tensorflow"):
+        try:
+            version(name)
+            return name
+        except PackageNotFoundError:
+            continue
+    return "tensorflow"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class _Context:
+    def __init__(self, plan: Plan, progress):
+        self.plan = plan
+        self.progress = progress
+        self.app = AppPaths()
+        self.absolute: dict = {}
+        self.notes: dict[str, str] = {}
+        self.forward_s = None
+        self.build_s = None
+        self.activations_fn = None
+
+
+def run_bench(quick: bool = False, progress=None) -> dict:
+    """Run every measurement; return the JSON document (see ``docs/bench.md``)."""
+    plan = Plan(quick)
+    say = progress or (lambda msg: None)
+    ctx = _Context(plan, say)
+    results: dict[str, float | None] = {k: None for k in KEYS}
+    started = time.perf_counter()
+    machine = machine_info()
+
+    def step(key: str | None, label: str, fn):
+        say(f"bench: {label} ...")
+        t0 = time.perf_counter()
+        try:
+            value = fn(ctx)
+        except Unavailable as exc:
+            value = None
+            ctx.notes[key or label] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one broken piece must not hide the rest
+            value = None
+            ctx.notes[key or label] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        if key is not None:
+            results[key] = value
+        say(f"bench: {label} done in {time.perf_counter() - t0:.1f} s")
+
+    # Cold starts first, while this process holds no TensorFlow and little memory.
+    step("cold_start_over_tf_import", "cold start (fresh processes)", measure_cold_start)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    t0 = time.perf_counter()
+    import numpy as np
+
+    from .keras_model import build_keras
+    from .presets import preset
+
+    ctx.absolute["tf_import_in_process_s"] = time.perf_counter() - t0
+    ctx.np = np
+    ctx.spec = preset(PRESET)
+    ctx.x = _image(np)
+    ctx.model = build_keras(ctx.spec, seed=0)
+
+    step("analytic_over_keras", "analytic count vs Keras build", measure_analytic_over_keras)
+    step("forward_over_predict", "forward vs model.predict", measure_forward)
+    step("forward_over_onnxruntime", "forward vs onnxruntime", measure_onnxruntime)
+    step("activations_over_forward", "activations vs forward", measure_activations_over_forward)
+    step(None, "mosaics", measure_mosaic)
+    if ctx.build_s:
+        step("edit_to_views_over_build", "edit -> views", measure_edit_to_views)
+    else:
+        ctx.notes["edit_to_views_over_build"] = "the Keras build was not measured"
+    step("edit_to_activations_over_naive", "edit -> activations", measure_edit_to_activations)
+    step("rss_growth_mb_50_edits", f"memory over {plan.rss_cycles} edit cycles", measure_rss)
+
+    if plan.quick:
+        ctx.notes["rss_growth_mb_50_edits"] = ctx.notes.get(
+            "rss_growth_mb_50_edits", f"--quick: growth over {plan.rss_cycles} cycles, not 50"
+        )
+    doc: dict = {k: (None if v is None else float(v)) for k, v in results.items()}
+    doc["goals"] = {k: g for k, (g, _) in GOALS.items()}
+    doc["absolute"] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in ctx.absolute.items()}
+    doc["absolute"]["bench_s"] = round(time.perf_counter() - started, 1)
+    doc["machine"] = {**machine, "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                      "quick": plan.quick, "preset": PRESET, "input": "224x224x3", "batch": 1}
+    doc["notes"] = ctx.notes
+    return doc
+
+
+# ---------------------------------------------------------------------------------------
+# output
+
+
+def _fmt_value(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def bench_text(doc: dict) -> str:
+    rows = []
+    for key in KEYS:
+        v = doc[key]
+        goal = doc["goals"][key]
+        ok = "n/a" if v is None else ("yes" if v <= goal else "NO")
+        rows.append((key, _fmt_value(v), f"<= {goal:g}", ok))
+    head = ("key", "value", "goal", "ok?")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+
+    def fmt(r):
+        return " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+
+    m = doc["machine"]
+    out = [
+        f"Inception Explorer benchmark, {m['date']}{' (--quick)' if m['quick'] else ''}: "
+        f"{m['preset']} {m['input']}, batch {m['batch']}; ratios, lower is better",
+        fmt(head),
+        "-+-".join("-" * w for w in widths),
+        *(fmt(r) for r in rows),
+        "",
+        "absolute:",
+        *(f"  {k}: {_fmt_value(v)}" for k, v in doc["absolute"].items()),
+        "",
+        "machine:",
+        *(f"  {k}: {_fmt_value(v)}" for k, v in m.items()),
+    ]
+    if doc["notes"]:
+        out += ["", "notes:", *(f"  {k}: {v}" for k, v in doc["notes"].items())]
+    return "\n".join(out) + "\n"
+
+
+def cmd_bench(args) -> int:
+    doc = run_bench(quick=args.quick, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(bench_text(doc))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``bench`` to the CLI (called by :func:`inception_viz.cli.build_parser`)."""
+    p = subparsers.add_parser(
+        "bench",
+        help="measure how fast the explorer responds (ratios against Keras, predict, onnxruntime)",
+        description="Benchmark the googlenet preset at 224x224, batch 1, on this machine; "
+        "prints each ratio with its goal (lower is better).",
+    )
+    p.add_argument("--quick", action="store_true", help="fewer repeats (under ~45 s)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_bench)

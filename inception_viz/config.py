@@ -36,9 +36,19 @@ QUERY_KEYS = ("preset", "input", "classes", "lrn", "aux")
 MAX_CONFIG_BYTES = 256 * 1024
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """``value`` as JSON for an error message, cut to ``limit`` characters (a message stays
+    one short line whatever was uploaded; values JSON cannot show fall back to repr)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _int_field(value: Any, field: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{field} must be a whole number from {lo} to {hi}; got {json.dumps(value)}")
+        raise SpecError(f"{field} must be a whole number from {lo} to {hi}; got {_show(value)}")
     if not lo <= value <= hi:
         raise SpecError(f"{field} must be from {lo} to {hi}; got {value}")
     return value
@@ -46,7 +56,7 @@ def _int_field(value: Any, field: str, lo: int, hi: int) -> int:
 
 def _bool_field(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(f"{field} must be true or false; got {json.dumps(value)}")
+        raise SpecError(f"{field} must be true or false; got {_show(value)}")
     return value
 
 
@@ -56,12 +66,12 @@ def spec_from_config(data: Any) -> ModelSpec:
         raise SpecError(f"a config must be a JSON object like {{\"preset\": \"googlenet\"}}; got {type(data).__name__}")
     unknown = [k for k in data if k not in CONFIG_KEYS]
     if unknown:
-        raise SpecError(f"unknown config key {unknown[0]!r}; allowed: {', '.join(CONFIG_KEYS)}")
+        raise SpecError(f"unknown config key {_show(unknown[0])}; allowed: {', '.join(CONFIG_KEYS)}")
     if "preset" not in data:
         raise SpecError(f"config needs a \"preset\"; allowed: {', '.join(PRESET_NAMES)}")
     name = data["preset"]
     if not isinstance(name, str) or name not in PRESET_NAMES:
-        raise SpecError(f"preset must be one of {', '.join(PRESET_NAMES)}; got {json.dumps(name)}")
+        raise SpecError(f"preset must be one of {', '.join(PRESET_NAMES)}; got {_show(name)}")
     spec = preset(name)
 
     blocks = data.get("blocks", {})
@@ -70,13 +80,13 @@ def spec_from_config(data: Any) -> ModelSpec:
     for block_name, widths in blocks.items():
         if block_name not in spec.block_names:
             raise SpecError(
-                f"blocks: no block {block_name!r} in preset {name}; allowed: {', '.join(spec.block_names)}"
+                f"blocks: no block {_show(block_name)} in preset {name}; allowed: {', '.join(spec.block_names)}"
             )
         if not isinstance(widths, Mapping):
-            raise SpecError(f"blocks.{block_name} must be an object like {{\"3x3\": 128}}")
+            raise SpecError(f"blocks.{block_name} must be an object like {{\"3x3\": 128}}; got {_show(widths)}")
         for key, value in widths.items():
             if key not in WIDTH_KEYS:
-                raise SpecError(f"blocks.{block_name}: unknown width {key!r}; allowed: {', '.join(WIDTH_KEYS)}")
+                raise SpecError(f"blocks.{block_name}: unknown width {_show(key)}; allowed: {', '.join(WIDTH_KEYS)}")
             _int_field(value, f"blocks.{block_name}.{key}", 0, MAX_WIDTH)
         spec = spec.with_block(block_name, **dict(widths))
 
@@ -85,7 +95,7 @@ def spec_from_config(data: Any) -> ModelSpec:
         shape = data["input_shape"]
         if not isinstance(shape, list) or len(shape) != 3:
             raise SpecError(
-                f"input_shape must be a list of 3 numbers [height, width, channels]; got {json.dumps(shape)}"
+                f"input_shape must be a list of 3 numbers [height, width, channels]; got {_show(shape)}"
             )
         h = _int_field(shape[0], "input_shape height", 1, 4096)
         w = _int_field(shape[1], "input_shape width", 1, 4096)
@@ -143,15 +153,22 @@ def loads_config(text: str | bytes) -> ModelSpec:
         if len(text) > MAX_CONFIG_BYTES:
             raise SpecError(f"config is {len(text):,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")  # a BOM (Windows editors) is not an error
         except UnicodeDecodeError:
             raise SpecError("config is not UTF-8 text; save it as a .json file") from None
     if len(text) > MAX_CONFIG_BYTES:
         raise SpecError(f"config is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}")
+    text = text.removeprefix("\ufeff")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:  # thousands of nested [ or {: json's parser recurses
+        raise SpecError("config is nested too deeply to be a model config; see README for the format") from None
+    except ValueError as exc:  # e.g. an integer with more than 4300 digits
+        raise SpecError(
+            f"config has a number too long to read ({str(exc)[:50]}); widths go up to {MAX_WIDTH}"
+        ) from None
     return spec_from_config(data)
 
 
@@ -189,14 +206,16 @@ def spec_to_query(spec: ModelSpec) -> dict[str, str]:
 
 def _query_int(text: str, field: str) -> int:
     text = text.strip()
-    if not text.isdigit() or len(text) > 9:
+    # isdecimal + isascii: "²".isdigit() is True but int("²") fails
+    if not (text.isascii() and text.isdecimal()) or len(text) > 9:
         raise SpecError(f"URL parameter {field} must be a whole number; got {text[:40]!r}")
     return int(text)
 
 
 def spec_from_query(params: Mapping[str, str]) -> ModelSpec:
     """The spec that URL query parameters describe; :class:`SpecError` if malformed."""
-    params = {k: (v[-1] if isinstance(v, list) else v) for k, v in params.items()}
+    # a repeated parameter arrives as a list: the last one wins; anything else as text
+    params = {str(k): str((v or [""])[-1] if isinstance(v, list) else v) for k, v in params.items()}
     name = params.get("preset", "googlenet")
     if name not in PRESET_NAMES:
         raise SpecError(f"URL parameter preset must be one of {', '.join(PRESET_NAMES)}; got {name[:40]!r}")

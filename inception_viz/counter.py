@@ -377,6 +377,9 @@ def analyze(spec: ModelSpec) -> Report:
     Raises :class:`SpecError` for invalid widths or options, and for input sizes the
     network cannot take, naming the layer at which the spatial size falls below 1 and the
     smallest square input that works."""
+    # Validate before the cache lookup: a spec with a width of 64.0 or True compares equal
+    # to (and hashes like) the cached one with 64 or 1, and would otherwise be accepted.
+    validate(spec)
     try:
         return _analyze_cached(spec)
     except _TooSmall as exc:

@@ -22,6 +22,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from .counter import analyze  # noqa: E402
+from .limits import check_buildable  # noqa: E402
 from .spec import LRN, AuxHead, Conv, Dense, Dropout, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
 
 
@@ -170,8 +171,10 @@ def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = N
     ``device``: ``"/CPU:0"``, ``"/GPU:0"``, … (weights are created there; run the model
     under the same :func:`device_scope`). ``seed``: seeds Keras's initialisers.
     Outputs: the network's output, plus one per auxiliary classifier when ``spec.aux``.
-    Raises :class:`SpecError` for specs the analytic counter refuses."""
+    Raises :class:`SpecError` for specs the analytic counter refuses and for models whose
+    estimated memory exceeds the limit (:func:`inception_viz.limits.check_buildable`)."""
     analyze(spec)  # validate shapes and widths first, with a clear message
+    check_buildable(spec)  # refuse models that would not fit in memory, before allocating
     if seed is not None:
         keras.utils.set_random_seed(seed)
     with device_scope(device):

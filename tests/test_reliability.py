@@ -1,0 +1,431 @@
+"""Bad input, everywhere it can enter (issue 6): widths, configs (file, upload bytes, URL),
+images, weights, DOT labels.
+
+The contract for every bad input: a :class:`SpecError` (a ``ValueError``) whose message is
+ONE line that says what to change; on the CLI one line on stderr and exit status 2, no
+traceback. Hypothesis feeds the parsers arbitrary JSON and query strings: the only outcomes
+allowed are a valid spec or a one-line ``SpecError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from inception_viz import limits
+from inception_viz.cli import main
+from inception_viz.config import (
+    MAX_CONFIG_BYTES,
+    dumps_config,
+    load_config_file,
+    loads_config,
+    spec_from_config,
+    spec_from_query,
+    spec_to_config,
+    spec_to_query,
+)
+from inception_viz.counter import analyze
+from inception_viz.presets import PRESET_NAMES, preset
+from inception_viz.spec import MAX_WIDTH, WIDTH_KEYS, SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOGLENET = preset("googlenet")
+
+
+def one_line_error(fn, *args, match: str | None = None, **kwargs) -> str:
+    """Run ``fn``; it must raise SpecError with a one-line message (containing ``match``)."""
+    with pytest.raises(SpecError) as info:
+        fn(*args, **kwargs)
+    msg = str(info.value)
+    assert msg and "\n" not in msg and "\r" not in msg, repr(msg)
+    assert len(msg) < 400, f"message too long ({len(msg)} chars): {msg[:100]}..."
+    assert "Traceback" not in msg
+    if match is not None:
+        assert match in msg, msg
+    return msg
+
+
+def cli_bad(capsys, *args: str, match: str | None = None) -> str:
+    """The CLI in-process: exit 2, exactly one line on stderr, nothing on stdout."""
+    rc = main(list(args))
+    out, err = capsys.readouterr()
+    assert rc == 2, (rc, err)
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: "), repr(err)
+    if match is not None:
+        assert match in err, err
+    return err
+
+
+# ---------------------------------------------------------------------------------------
+# widths
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (-1, "inception_3a 3x3 must be between 0 and 65536; got -1"),
+        (1.5, "inception_3a 3x3 must be a whole number"),
+        (128.0, "must be a whole number"),  # a float that looks whole is still refused
+        ("128", "must be a whole number"),
+        (True, "must be a whole number"),  # bool is an int in Python; never a width
+        (None, "must be a whole number"),
+        (MAX_WIDTH + 1, "must be between 0 and 65536"),
+        (10**30, "must be between 0 and 65536"),
+    ],
+)
+def test_bad_width_is_refused_by_the_counter(value, match):
+    spec = GOOGLENET.with_block("inception_3a", **{"3x3": value})
+    one_line_error(analyze, spec, match=match)
+
+
+@pytest.mark.parametrize("value, equal_int", [(64.0, 64), (True, 1), (0.0, 0)])
+def test_width_equal_to_a_cached_int_is_still_refused(value, equal_int):
+    """64.0 == 64 and True == 1 (same hash), so a spec with such a width used to hit the
+    counter's cache of the int spec and be accepted (fixed in counter.analyze: validate
+    before the cache lookup)."""
+    analyze(GOOGLENET.with_block("inception_3a", **{"1x1": equal_int}))
+    one_line_error(analyze, GOOGLENET.with_block("inception_3a", **{"1x1": value}), match="whole number")
+
+
+def test_unknown_width_name_and_block_name():
+    one_line_error(GOOGLENET.with_block, "inception_3a", **{"7x7": 3}, match="unknown width '7x7'")
+    one_line_error(GOOGLENET.with_block, "inception_9z", **{"3x3": 3}, match="no block named 'inception_9z'")
+
+
+def test_block_with_every_width_zero_passes_its_input_through():
+    """No block can have "no output": with every width 0 the pool branch passes the block's
+    input unprojected (spec docstring), so the output has the input's channels.
+    inception_3a's input is pool2's output, 28x28x192."""
+    spec = GOOGLENET.with_block("inception_3a", **{k: 0 for k in WIDTH_KEYS})
+    row = analyze(spec).row("inception_3a")
+    assert row.output_shape == (28, 28, 192)
+    assert row.params == 0
+
+
+def test_absurd_widths_are_refused_before_building():
+    """Every width of inception_4e at its maximum: the 3x3 conv alone has
+    3*3*65536*65536 = 38,654,705,664 weights (155 GB in float32): refused by the estimate,
+    in microseconds, without TensorFlow."""
+    spec = GOOGLENET.with_block("inception_4e", **{k: MAX_WIDTH for k in WIDTH_KEYS})
+    assert analyze(spec).row("inception_4e_3x3").weights == 3 * 3 * 65536 * 65536
+    msg = one_line_error(limits.check_buildable, spec, match="MB to build; the limit is 4,096 MB")
+    assert limits.ENV_VAR in msg and "reduce widths or the input size" in msg
+
+
+def test_huge_input_is_refused_before_building():
+    spec = GOOGLENET.with_options(input_shape=(4096, 4096, 3))
+    one_line_error(limits.check_buildable, spec, match="needs about")
+
+
+def test_memory_estimate_arithmetic():
+    """googlenet: 6,998,552 params -> 27,994,208 weight bytes; activations summed over the
+    layers (the counter's total_activations) x 4 bytes; total = 2 x both."""
+    r = analyze(GOOGLENET)
+    est = limits.estimate_memory(GOOGLENET)
+    assert est.weight_bytes == 4 * 6_998_552 == 27_994_208
+    assert est.activation_bytes == 4 * r.total_activations
+    assert est.total_bytes == 2 * 27_994_208 + 2 * 4 * r.total_activations
+    assert limits.estimate_memory(GOOGLENET, batch=8).activation_bytes == 8 * est.activation_bytes
+    assert limits.check_buildable(GOOGLENET) == est  # the paper's model fits the default
+
+
+def test_limit_comes_from_the_environment(monkeypatch):
+    est = limits.estimate_memory(GOOGLENET)
+    monkeypatch.setenv(limits.ENV_VAR, str(est.total_mb - 1))
+    one_line_error(limits.check_buildable, GOOGLENET, match=f"the limit is {est.total_mb - 1:,} MB")
+    monkeypatch.setenv(limits.ENV_VAR, str(est.total_mb))
+    assert limits.check_buildable(GOOGLENET) == est
+    monkeypatch.delenv(limits.ENV_VAR)
+    assert limits.max_model_mb() == limits.DEFAULT_MAX_MODEL_MB == 4096
+
+
+@pytest.mark.parametrize("raw", ["abc", "-5", "0", "1.5", "4 GB", "²", "9" * 20])
+def test_malformed_limit_in_the_environment_is_an_error(monkeypatch, raw):
+    monkeypatch.setenv(limits.ENV_VAR, raw)
+    one_line_error(limits.check_buildable, GOOGLENET, match=limits.ENV_VAR)
+
+
+@pytest.mark.parametrize("batch", [0, -1, 1.5, "2", True])
+def test_bad_batch_for_the_estimate(batch):
+    one_line_error(limits.estimate_memory, GOOGLENET, batch, match="batch")
+
+
+def test_build_keras_refuses_over_the_limit(monkeypatch):
+    """The builder checks the estimate first: with a 1 MB limit even the block preset is
+    refused, and no Keras layer is created (the error comes before TensorFlow work)."""
+    keras_model = pytest.importorskip("inception_viz.keras_model")
+    monkeypatch.setenv(limits.ENV_VAR, "1")
+    one_line_error(keras_model.build_keras, preset("block"), match="the limit is 1 MB")
+
+
+# ---------------------------------------------------------------------------------------
+# configs: JSON text, upload bytes, files, URL query
+
+
+BAD_CONFIGS = [
+    ("", "not valid JSON"),
+    ("{", "not valid JSON"),
+    ("{'preset': 'googlenet'}", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ("null", "must be a JSON object"),
+    ('"googlenet"', "must be a JSON object"),
+    ("{}", 'needs a "preset"'),
+    ('{"preset": "resnet"}', "preset must be one of googlenet, simplified, block, naive"),
+    ('{"preset": 5}', "preset must be one of"),
+    ('{"preset": "googlenet", "colour": "red"}', "unknown config key \"colour\""),
+    ('{"preset": "googlenet", "blocks": []}', "blocks must be an object"),
+    ('{"preset": "googlenet", "blocks": {"inception_9z": {}}}', "no block \"inception_9z\""),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": 5}}', "blocks.inception_3a must be an object"),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"7x7": 5}}}', "unknown width \"7x7\""),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": -1}}}', "blocks.inception_3a.3x3 must be from 0 to 65536"),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": "wide"}}}', "must be a whole number"),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": 2.5}}}', "must be a whole number"),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": 1e400}}}', "must be a whole number"),
+    ('{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": NaN}}}', "must be a whole number"),
+    ('{"preset": "googlenet", "input_shape": [224, 224]}', "input_shape must be a list of 3 numbers"),
+    ('{"preset": "googlenet", "input_shape": [224, 224, 3, 1]}', "input_shape must be a list of 3 numbers"),
+    ('{"preset": "googlenet", "input_shape": 224}', "input_shape must be a list of 3 numbers"),
+    ('{"preset": "googlenet", "input_shape": "224x224x3"}', "input_shape must be a list of 3 numbers"),
+    ('{"preset": "googlenet", "input_shape": [224, 224, 0]}', "input_shape channels must be from 1 to 64"),
+    ('{"preset": "googlenet", "input_shape": [0, 224, 3]}', "input_shape height must be from 1 to 4096"),
+    ('{"preset": "googlenet", "input_shape": [5000, 224, 3]}', "input_shape height must be from 1 to 4096"),
+    # the stem cannot take it: the layer where the size reaches 0 is named
+    ('{"preset": "googlenet", "input_shape": [8, 8, 3]}', "input 8x8 is too small for googlenet"),
+    ('{"preset": "googlenet", "classes": 0}', "classes must be from 1 to 100000"),
+    ('{"preset": "googlenet", "classes": "ten"}', "classes must be a whole number"),
+    ('{"preset": "googlenet", "lrn": "yes"}', "lrn must be true or false"),
+    ('{"preset": "googlenet", "aux": 1}', "aux must be true or false"),
+    # found while writing these tests (fixed in config.py): used to escape as
+    # RecursionError / ValueError (no SpecError, a traceback on the CLI)
+    ("[" * 100_000, "nested too deeply"),
+    ('{"preset": "googlenet", "classes": ' + "9" * 5000 + "}", "number too long"),
+]
+
+
+@pytest.mark.parametrize("text, match", BAD_CONFIGS, ids=[f"c{i}" for i in range(len(BAD_CONFIGS))])
+def test_bad_config_text(text, match):
+    one_line_error(loads_config, text, match=match)
+
+
+@pytest.mark.parametrize("text, match", BAD_CONFIGS, ids=[f"c{i}" for i in range(len(BAD_CONFIGS))])
+def test_bad_config_upload_bytes(text, match):
+    one_line_error(loads_config, text.encode(), match=match)
+
+
+def test_too_small_input_names_the_layer():
+    msg = one_line_error(loads_config, '{"preset": "googlenet", "input_shape": [8, 8, 3]}')
+    assert "at layer '" in msg and "the smallest square input it takes is" in msg
+
+
+def test_upload_bytes_that_are_not_text_or_too_big():
+    one_line_error(loads_config, b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", match="not UTF-8 text")
+    one_line_error(loads_config, b" " * (MAX_CONFIG_BYTES + 1), match="the limit is 262,144")
+    one_line_error(loads_config, " " * (MAX_CONFIG_BYTES + 1), match="the limit is 262,144")
+
+
+def test_config_with_a_byte_order_mark_is_read():
+    """Windows editors save UTF-8 with a BOM; such a file used to be refused as 'not valid
+    JSON' (fixed in config.py: decode as utf-8-sig)."""
+    assert loads_config(b"\xef\xbb\xbf" + b'{"preset": "block"}') == preset("block")
+
+
+def test_messages_stay_short_whatever_was_uploaded():
+    """An uploaded key or value of 200,000 characters gives a short one-line message."""
+    one_line_error(loads_config, '{"' + "k" * 200_000 + '": 1}', match="unknown config key")
+    one_line_error(loads_config, '{"preset": "googlenet", "input_shape": [' + "1," * 50_000 + "1]}")
+
+
+def test_values_json_cannot_show_still_give_a_message():
+    """A Python caller (the app's editor) may pass values JSON cannot encode; the message
+    used to crash with TypeError inside json.dumps (fixed in config.py)."""
+    one_line_error(spec_from_config, {"preset": "googlenet", "classes": {1, 2}}, match="classes")
+    one_line_error(spec_from_config, {"preset": "googlenet", "lrn": object()}, match="lrn")
+
+
+@pytest.mark.parametrize("text, match", BAD_CONFIGS[:31:3], ids=[f"c{i}" for i in range(0, 31, 3)])
+def test_bad_config_file(tmp_path, text, match):
+    path = tmp_path / "model.json"
+    path.write_text(text)
+    one_line_error(load_config_file, path, match=match)
+
+
+def test_config_file_missing_directory_or_too_big(tmp_path):
+    one_line_error(load_config_file, tmp_path / "nope.json", match="cannot read config file")
+    one_line_error(load_config_file, tmp_path, match="cannot read config file")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_CONFIG_BYTES + 1))
+    one_line_error(load_config_file, big, match="the limit is 262,144")
+
+
+BAD_QUERIES = [
+    ({"preset": "resnet"}, "URL parameter preset must be one of"),
+    ({"colour": "red"}, "unknown URL parameter 'colour'"),
+    ({"inception_3a": "64-96-128"}, "needs 6 widths"),
+    ({"inception_3a": "64-96-128-16-32-32-1"}, "needs 6 widths"),
+    ({"inception_3a": "64-96-x-16-32-32"}, "inception_3a 3x3 must be a whole number"),
+    ({"inception_3a": "64-96--1-16-32-32"}, "needs 6 widths"),
+    ({"inception_3a": "64-96-99999-16-32-32"}, "must be from 0 to 65536"),
+    ({"inception_3a": "64-96-1.5-16-32-32"}, "must be a whole number"),
+    ({"input": "224x224"}, "input must look like 224x224x3"),
+    ({"input": "224x224x3x1"}, "input must look like 224x224x3"),
+    ({"input": "8x8x3"}, "input 8x8 is too small for googlenet"),
+    ({"input": "224x224x0"}, "channels must be from 1 to 64"),
+    ({"classes": "-5"}, "classes must be a whole number"),
+    ({"classes": "1e3"}, "classes must be a whole number"),
+    ({"classes": "9" * 30}, "classes must be a whole number"),
+    ({"lrn": "yes"}, "lrn must be 0 or 1"),
+    ({"aux": "2"}, "aux must be 0 or 1"),
+    # unicode digits: "²".isdigit() is True but int("²") raised ValueError (fixed in config.py)
+    ({"classes": "²"}, "classes must be a whole number"),
+    ({"inception_3a": "64-96-128-16-32-³"}, "pool_proj must be a whole number"),
+    # a parameter given with no value at all (st.query_params.get_all style list)
+    ({"preset": []}, "URL parameter preset must be one of"),
+]
+
+
+@pytest.mark.parametrize("params, match", BAD_QUERIES, ids=[f"q{i}" for i in range(len(BAD_QUERIES))])
+def test_bad_url_query(params, match):
+    one_line_error(spec_from_query, params, match=match)
+
+
+def test_repeated_url_parameter_last_one_wins():
+    assert spec_from_query({"preset": ["googlenet", "block"]}) == preset("block")
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("table", "--preset", "resnet"), "unknown preset"),
+        (("table", "--config", "/nonexistent/model.json"), "cannot read config file"),
+    ],
+)
+def test_cli_one_line_errors(capsys, args, match):
+    err = cli_bad(capsys, *args)
+    assert err.strip()
+
+
+@pytest.mark.parametrize("text, match", BAD_CONFIGS, ids=[f"c{i}" for i in range(len(BAD_CONFIGS))])
+def test_cli_bad_config_files(capsys, tmp_path, text, match):
+    path = tmp_path / "model.json"
+    path.write_text(text)
+    cli_bad(capsys, "table", "--config", str(path), match=match)
+
+
+def test_cli_bad_config_on_stdin_has_no_traceback():
+    """The whole program, as a lecturer runs it: one line, exit 2, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "inception_viz", "table", "--config", "-"],
+        cwd=ROOT, input="[" * 100_000, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr[-500:]
+    assert "nested too deeply" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# hypothesis: config parsing and spec validation accept or refuse, never crash
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)
+    | st.text(max_size=12) | st.sampled_from([*PRESET_NAMES, *GOOGLENET.block_names, *WIDTH_KEYS]),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(
+        st.sampled_from(["preset", "blocks", "input_shape", "classes", "lrn", "aux", *GOOGLENET.block_names, *WIDTH_KEYS])
+        | st.text(max_size=8),
+        children,
+        max_size=6,
+    ),
+    max_leaves=25,
+)
+
+widths = st.integers(0, 512)
+edits = st.dictionaries(st.sampled_from(WIDTH_KEYS), widths, max_size=6)
+config_dicts = st.fixed_dictionaries(
+    {"preset": st.sampled_from(PRESET_NAMES)},
+    optional={
+        "blocks": st.dictionaries(st.sampled_from(GOOGLENET.block_names), edits, max_size=3),
+        "input_shape": st.lists(st.integers(-5, 5000), min_size=3, max_size=3) | st.lists(st.integers(1, 300), max_size=5),
+        "classes": st.integers(-3, 200_000),
+        "lrn": st.booleans(),
+        "aux": st.booleans() | st.integers(0, 1),
+    },
+)
+
+
+def accepts_or_refuses(fn, *args):
+    """``fn(*args)`` returns a spec that analyzes, or raises a one-line SpecError."""
+    try:
+        spec = fn(*args)
+        analyze(spec)
+    except SpecError as exc:
+        assert "\n" not in str(exc) and 0 < len(str(exc)) < 400, str(exc)[:200]
+        return None
+    return spec
+
+
+@given(json_values)
+def test_hypothesis_any_json_value_as_config(value):
+    accepts_or_refuses(spec_from_config, value)
+    accepts_or_refuses(loads_config, json.dumps(value))
+    accepts_or_refuses(loads_config, json.dumps(value).encode())
+
+
+@given(config_dicts)
+def test_hypothesis_config_dicts_round_trip(cfg):
+    """Every accepted config survives save -> load through the file format and the URL."""
+    spec = accepts_or_refuses(spec_from_config, cfg)
+    if spec is None:
+        return
+    assert loads_config(dumps_config(spec)) == spec
+    assert spec_from_config(spec_to_config(spec)) == spec
+    assert spec_from_query(spec_to_query(spec)) == spec
+
+
+@given(st.text(max_size=300))
+def test_hypothesis_any_text_as_config(text):
+    accepts_or_refuses(loads_config, text)
+
+
+query_keys = st.sampled_from(["preset", "input", "classes", "lrn", "aux", *GOOGLENET.block_names]) | st.text(max_size=6)
+query_values = (
+    st.text(max_size=20)
+    | st.lists(st.integers(-3, 70_000).map(str) | st.text(string.digits + "x-²", max_size=4), min_size=1, max_size=7).map("-".join)
+    | st.lists(st.integers(0, 300).map(str), min_size=1, max_size=4).map("x".join)
+)
+
+
+@given(st.dictionaries(query_keys, query_values, max_size=5))
+def test_hypothesis_any_url_query(params):
+    accepts_or_refuses(spec_from_query, params)
+
+
+@given(
+    st.sampled_from(GOOGLENET.block_names),
+    st.sampled_from(WIDTH_KEYS),
+    st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=5) | st.none() | st.booleans(),
+)
+def test_hypothesis_spec_validation(block, key, value):
+    """Any value typed into any width: the counter accepts it (and then the counts are
+    non-negative ints) or refuses it with one line; the memory check never crashes."""
+    spec = GOOGLENET.with_block(block, **{key: value})
+    spec = accepts_or_refuses(lambda: spec)
+    if spec is not None:
+        r = analyze(spec)
+        assert isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WIDTH
+        assert r.total_params >= 0 and r.total_macs >= 0
+        try:
+            est = limits.check_buildable(spec)
+            assert est.total_bytes > 0
+        except SpecError as exc:
+            assert "MB to build" in str(exc)

@@ -1,0 +1,232 @@
+"""Plotly figures over a :class:`~inception_viz.counter.Report` (pure: they return figures).
+
+The four branches keep :data:`inception_viz.graph.BRANCH_COLORS` in every chart. Hover
+text shows exact values with their unit (``12,352 params``, ``9,633,792 MACs``,
+``802,816 values = 3,211,264 bytes (float32)``); axes use K/M/G = 1000.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .counter import Report, fmt_int
+from .graph import BRANCH_COLORS, BRANCH_LABELS, shape_str
+from .spec import BRANCH_KEYS
+
+#: Units of the per-block metrics.
+METRICS = {"params": "params", "macs": "MACs"}
+FONT = dict(size=16)
+HEIGHT = 460
+
+
+def _layout(fig: go.Figure, title: str, yaxis: str, barmode: str = "stack") -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title),
+        barmode=barmode,
+        font=FONT,
+        height=HEIGHT,
+        yaxis_title=yaxis,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        margin=dict(l=60, r=20, t=80, b=60),
+        hoverlabel=dict(font_size=15),
+    )
+    return fig
+
+
+def block_metric_figure(report: Report, metric: str = "params") -> go.Figure:
+    """Per block, ``params`` or ``macs`` stacked by branch (the 3x3/5x5 bars include
+    their 1x1 reductions; the pool bar is its projection)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}. Received: metric={metric!r}")
+    unit = METRICS[metric]
+    blocks = report.blocks
+    names = [b.name for b in blocks]
+    fig = go.Figure()
+    for key in BRANCH_KEYS:
+        values = [getattr(b.branches[key], metric) for b in blocks]
+        totals = [getattr(b, metric) for b in blocks]
+        custom = [
+            [fmt_int(v), fmt_int(t), f"{(v / t if t else 0):.1%}"] for v, t in zip(values, totals)
+        ]
+        fig.add_bar(
+            name=BRANCH_LABELS[key],
+            x=names,
+            y=values,
+            marker_color=BRANCH_COLORS[key],
+            customdata=custom,
+            hovertemplate=(
+                f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{customdata[0]}} {unit}"
+                f" (%{{customdata[2]}} of the block's %{{customdata[1]}})<extra></extra>"
+            ),
+        )
+    title = "Parameters per block, by branch" if metric == "params" else "Multiply-adds per block, by branch"
+    return _layout(fig, title, f"{unit} (K/M = 1000)")
+
+
+def channel_flow_figure(report: Report) -> go.Figure:
+    """How each concat's depth is made of its branches, block after block, with the
+    channels entering each block as a line (192 → 256 → 480 → … → 1024)."""
+    blocks = report.blocks
+    names = [b.name for b in blocks]
+    fig = go.Figure()
+    for key in BRANCH_KEYS:
+        values = [b.branches[key].channels for b in blocks]
+        fig.add_bar(
+            name=BRANCH_LABELS[key],
+            x=names,
+            y=values,
+            marker_color=BRANCH_COLORS[key],
+            customdata=[[fmt_int(b.output_shape[2])] for b in blocks],
+            hovertemplate=f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{y:,}} channels of %{{customdata[0]}}<extra></extra>",
+        )
+    fig.add_scatter(
+        name="channels in",
+        x=names,
+        y=[b.input_shape[2] for b in blocks],
+        mode="lines+markers",
+        line=dict(color="#333333", dash="dot", width=3),
+        marker=dict(size=10),
+        hovertemplate="<b>%{x}</b><br>%{y:,} channels in<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=[b.output_shape[2] for b in blocks],
+        mode="text",
+        text=[fmt_int(b.output_shape[2]) for b in blocks],
+        textposition="top center",
+        showlegend=False,
+        hoverinfo="skip",
+    )
+    flow = " → ".join([str(blocks[0].input_shape[2])] + [str(b.output_shape[2]) for b in blocks]) if blocks else ""
+    return _layout(fig, f"Channel flow: {flow}", "channels (concat depth)")
+
+
+def branch_share_figure(report: Report, metric: str = "params") -> go.Figure:
+    """Each branch's share of its block (percent of the block's ``params`` or ``macs``)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}. Received: metric={metric!r}")
+    unit = METRICS[metric]
+    blocks = report.blocks
+    names = [b.name for b in blocks]
+    fig = go.Figure()
+    for key in BRANCH_KEYS:
+        values, custom = [], []
+        for b in blocks:
+            v, t = getattr(b.branches[key], metric), getattr(b, metric)
+            values.append(100.0 * v / t if t else 0.0)
+            custom.append([fmt_int(v), fmt_int(t)])
+        fig.add_bar(
+            name=BRANCH_LABELS[key],
+            x=names,
+            y=values,
+            marker_color=BRANCH_COLORS[key],
+            customdata=custom,
+            hovertemplate=(
+                f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{y:.1f}} % = %{{customdata[0]}}"
+                f" of %{{customdata[1]}} {unit}<extra></extra>"
+            ),
+        )
+    fig.update_yaxes(range=[0, 100], ticksuffix=" %")
+    return _layout(fig, f"Branch share of each block's {unit}", f"share of {unit}")
+
+
+def activation_memory_figure(report: Report, bytes_per_value: int = 4) -> go.Figure:
+    """Activation memory per layer for one image (float32 by default), blocks coloured
+    by how much each branch contributes to the concat."""
+    rows = [r for r in report.rows if not r.aux]
+    names = [r.name for r in rows]
+    fig = go.Figure()
+
+    def hover(values: int) -> str:
+        return f"{fmt_int(values)} values = {fmt_int(values * bytes_per_value)} bytes"
+
+    other = [0 if r.kind == "inception" else r.activations * bytes_per_value for r in rows]
+    fig.add_bar(
+        name="layer output",
+        x=names,
+        y=[v / 2**20 for v in other],
+        marker_color="#888888",
+        customdata=[[hover(r.activations), shape_str(r.output_shape)] for r in rows],
+        hovertemplate="<b>%{x}</b> %{customdata[1]}<br>%{customdata[0]}<extra></extra>",
+    )
+    for key in BRANCH_KEYS:
+        vals, custom = [], []
+        for r in rows:
+            if r.kind == "inception":
+                h, w, _ = r.output_shape
+                n = h * w * r.branches[key].channels
+            else:
+                n = 0
+            vals.append(n * bytes_per_value / 2**20)
+            custom.append([hover(n), shape_str(r.output_shape)])
+        fig.add_bar(
+            name=BRANCH_LABELS[key],
+            x=names,
+            y=vals,
+            marker_color=BRANCH_COLORS[key],
+            customdata=custom,
+            hovertemplate=f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{customdata[0]}}<extra></extra>",
+        )
+    total = sum(r.activations for r in rows) * bytes_per_value
+    return _layout(
+        fig,
+        f"Activation memory per layer (float32, one image): {fmt_int(total)} bytes in all",
+        "MiB (2^20 bytes)",
+    )
+
+
+def compare_figure(a: Report, b: Report, metric: str = "params", label_a: str = "current", label_b: str = "other") -> go.Figure:
+    """Per block, ``metric`` of ``a`` beside ``b`` (blocks matched by name)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}. Received: metric={metric!r}")
+    unit = METRICS[metric]
+    names = [r.name for r in a.blocks] + [r.name for r in b.blocks if r.name not in {x.name for x in a.blocks}]
+    fig = go.Figure()
+    for rep, label, color in ((a, label_a, "#0072B2"), (b, label_b, "#D55E00")):
+        by = {r.name: getattr(r, metric) for r in rep.blocks}
+        fig.add_bar(
+            name=label,
+            x=names,
+            y=[by.get(n) for n in names],
+            marker_color=color,
+            customdata=[[fmt_int(by[n]) if n in by else "absent"] for n in names],
+            hovertemplate=f"<b>%{{x}}</b> · {label}<br>%{{customdata[0]}} {unit}<extra></extra>",
+        )
+    return _layout(fig, f"{unit} per block: {label_a} vs {label_b}", unit, barmode="group")
+
+
+def latency_figure(timings) -> go.Figure:
+    """Per-block latency (ms) with achieved GFLOP/s (= 2 * MACs / time) in the hover;
+    ``timings`` are :class:`inception_viz.profile.BlockTiming`."""
+    timings = list(timings)
+    fig = go.Figure()
+    fig.add_bar(
+        name="latency",
+        x=[t.name for t in timings],
+        y=[t.ms for t in timings],
+        marker_color="#0072B2",
+        customdata=[[f"{t.ms:.3f}", fmt_int(t.macs), f"{t.gflops:.1f}"] for t in timings],
+        hovertemplate="<b>%{x}</b><br>%{customdata[0]} ms (median)<br>%{customdata[1]} MACs<br>%{customdata[2]} GFLOP/s achieved<extra></extra>",
+    )
+    fig.add_scatter(
+        name="GFLOP/s",
+        x=[t.name for t in timings],
+        y=[t.gflops for t in timings],
+        yaxis="y2",
+        mode="lines+markers",
+        line=dict(color="#D55E00", width=3),
+        hovertemplate="<b>%{x}</b><br>%{y:.1f} GFLOP/s<extra></extra>",
+    )
+    fig.update_layout(yaxis2=dict(title="GFLOP/s (2 x MACs / time)", overlaying="y", side="right", rangemode="tozero"))
+    return _layout(fig, "Latency per block", "ms per forward pass (median)", barmode="group")
+
+
+__all__ = [
+    "block_metric_figure",
+    "channel_flow_figure",
+    "branch_share_figure",
+    "activation_memory_figure",
+    "compare_figure",
+    "latency_figure",
+    "METRICS",
+]

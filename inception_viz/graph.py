@@ -1,0 +1,214 @@
+"""Graphviz DOT source for a model: an overview and the detail of one Inception block.
+
+Pure functions: they read a :class:`~inception_viz.counter.Report` and return DOT text
+(built with the ``graphviz`` package, which quotes identifiers). Every label is escaped
+(HTML-like labels with :func:`html.escape`), so names never break the DOT syntax.
+
+Readable on a projector: large fonts, and the overview puts the stem, each stage of
+blocks and the head on their own row. The four branches keep the colours of
+:data:`BRANCH_COLORS` here and in every Plotly figure (:mod:`inception_viz.figures`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import graphviz
+
+from .counter import Report, Row, fmt_int, fmt_k
+from .spec import BRANCH_KEYS
+
+#: One colour per branch (Okabe-Ito, colour-blind safe), shared by graphs and charts.
+BRANCH_COLORS: dict[str, str] = {
+    "1x1": "#0072B2",  # blue
+    "3x3": "#E69F00",  # orange
+    "5x5": "#009E73",  # green
+    "pool_proj": "#CC79A7",  # purple-pink
+}
+#: Human labels of the branches.
+BRANCH_LABELS: dict[str, str] = {
+    "1x1": "1x1 conv",
+    "3x3": "3x3 conv",
+    "5x5": "5x5 conv",
+    "pool_proj": "3x3 max pool + proj",
+}
+#: Lighter fills for the branch nodes in the block detail.
+BRANCH_FILLS: dict[str, str] = {
+    "1x1": "#CCE3F0",
+    "3x3": "#FAE7BF",
+    "5x5": "#BFE7DC",
+    "pool_proj": "#F2DDE9",
+}
+
+FONT = "Helvetica"
+FONT_SIZE = "18"
+EDGE_FONT_SIZE = "15"
+
+
+def shape_str(shape) -> str:
+    """``(28, 28, 256)`` -> ``28x28x256``."""
+    return "x".join(str(v) for v in shape)
+
+
+def _e(text) -> str:
+    """Escape text for an HTML-like Graphviz label."""
+    return html.escape(str(text), quote=True)
+
+
+def _plain(text: str) -> str:
+    """A plain (non-HTML) label taken literally: backslashes doubled, so ``\\n`` in a name
+    cannot become a line break; the graphviz package quotes the rest."""
+    return graphviz.escape(str(text).replace("\\", "\\\\"))
+
+
+def _graph(name: str, rankdir: str) -> graphviz.Digraph:
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"rankdir must be 'TB' or 'LR'. Received: rankdir={rankdir!r}")
+    g = graphviz.Digraph(name=name)
+    g.attr(rankdir=rankdir, fontname=FONT, fontsize=FONT_SIZE, nodesep="0.35", ranksep="0.45", bgcolor="white")
+    g.attr("node", fontname=FONT, fontsize=FONT_SIZE, shape="box", style="rounded,filled", fillcolor="#F4F4F4", color="#555555", penwidth="1.4")
+    g.attr("edge", fontname=FONT, fontsize=EDGE_FONT_SIZE, color="#555555", fontcolor="#333333", penwidth="1.4")
+    return g
+
+
+def _node_id(name: str) -> str:
+    return "n_" + "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+def _block_label(row: Row, highlight: bool) -> str:
+    """An HTML table: the block name, its output and parameters, and a colour strip with
+    the channels each branch contributes."""
+    cells = []
+    for key in BRANCH_KEYS:
+        br = row.branches[key]
+        color = BRANCH_COLORS[key] if br.channels else "#DDDDDD"
+        cells.append(f'<TD BGCOLOR="{color}"><FONT COLOR="white"><B>{_e(br.channels)}</B></FONT></TD>')
+    title = f"<B>{_e(row.name)}</B>" + (" ✎" if highlight else "")
+    return (
+        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="4">'
+        f'<TR><TD COLSPAN="4">{title}</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))} · {_e(fmt_k(row.params))} params</TD></TR>'
+        f"<TR>{''.join(cells)}</TR>"
+        "</TABLE>>"
+    )
+
+
+def _group_label(title: str, rows: list[Row]) -> str:
+    lines = [f"<B>{_e(title)}</B>"]
+    for r in rows:
+        extra = f" · {_e(fmt_k(r.params))}" if r.params else ""
+        detail = f" {_e(r.detail)}" if r.detail and r.kind != "dropout" else ""
+        lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}')
+    body = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
+
+
+def _segments(report: Report) -> list[tuple[str, list[Row]]]:
+    """Split the top-level rows into ``stem`` (before the first block), one ``stage`` per
+    run of blocks (with the layers up to the next block) and ``head`` (after the last
+    block). Auxiliary heads are left out (drawn apart)."""
+    rows = [r for r in report.rows if not r.aux]
+    idx = [i for i, r in enumerate(rows) if r.kind == "inception"]
+    if not idx:
+        return [("stem", rows)]
+    first, last = idx[0], idx[-1]
+    segs: list[tuple[str, list[Row]]] = []
+    if first:
+        segs.append(("stem", rows[:first]))
+    stage: list[Row] = []
+    for r in rows[first : last + 1]:
+        if r.kind == "inception" and stage and stage[-1].kind != "inception":
+            segs.append(("stage", stage))
+            stage = []
+        stage.append(r)
+    segs.append(("stage", stage))
+    if last + 1 < len(rows):
+        segs.append(("head", rows[last + 1 :]))
+    return segs
+
+
+def overview_dot(report: Report, rankdir: str = "TB", edited: set[str] | frozenset = frozenset()) -> str:
+    """The whole network: input → stem → blocks (stage by stage, one row each) → head.
+
+    Each block node shows its output shape, its parameters and, in the branch colours, the
+    channels each branch adds to the concat. Edges carry the tensor shape. ``edited``
+    names blocks to mark with ✎ (they differ from the preset)."""
+    spec = report.spec
+    g = _graph("overview", rankdir)
+    g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize="22")
+    g.node("input", _plain(f"input\n{shape_str(spec.input_shape)}"), shape="box", style="filled", fillcolor="#FFFFFF")
+    prev, prev_shape = "input", tuple(spec.input_shape)
+    for seg_i, (kind, rows) in enumerate(_segments(report)):
+        with g.subgraph(name=f"rank_{seg_i}") as sub:
+            sub.attr(rank="same")
+            if kind in ("stem", "head"):
+                nid = f"{kind}_{seg_i}"
+                sub.node(nid, _group_label(kind, rows), fillcolor="#EDEDED")
+                g.edge(prev, nid, _plain(shape_str(prev_shape)))
+                prev, prev_shape = nid, rows[-1].output_shape
+                continue
+            for r in rows:
+                nid = _node_id(r.name)
+                if r.kind == "inception":
+                    sub.node(nid, _block_label(r, r.name in edited), fillcolor="#FFFFFF", penwidth="2.5" if r.name in edited else "1.4", color="#D55E00" if r.name in edited else "#555555")
+                else:
+                    detail = f" {r.detail}" if r.detail else ""
+                    sub.node(nid, _plain(f"{r.name}{detail}"), shape="box", style="filled", fillcolor="#EDEDED", fontsize=EDGE_FONT_SIZE)
+                g.edge(prev, nid, _plain(shape_str(prev_shape)))
+                prev, prev_shape = nid, r.output_shape
+    g.node("output", _plain(f"output\n{shape_str(report.output_shape)}"), shape="box", style="filled", fillcolor="#FFFFFF")
+    g.edge(prev, "output", _plain(shape_str(prev_shape)))
+    for r in report.rows:
+        if r.aux:
+            head = next(a for a in spec.aux_heads if a.name == r.name)
+            nid = _node_id(r.name)
+            g.node(nid, _group_label(f"{r.name} (auxiliary, training only)", list(r.parts)), fillcolor="#FFF8E0", style="rounded,filled,dashed")
+            g.edge(_node_id(head.after), nid, _plain(shape_str(r.input_shape)), style="dashed")
+    return g.source
+
+
+def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
+    """One Inception block: its input, the four branches in their colours (each conv
+    with its kernel and filters; each edge with the tensor shape it carries), the concat."""
+    row = report.row(name)
+    if row.kind != "inception":
+        raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
+    g = _graph(name, rankdir)
+    g.attr(ordering="out")  # branches left to right in concat order: 1x1, 3x3, 5x5, pool
+    in_shape = shape_str(row.input_shape)
+    g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize="22")
+    g.node("input", _plain(f"input\n{in_shape}"), style="filled", fillcolor="#FFFFFF")
+    concat = "concat"
+    detail = " + ".join(str(row.branches[k].channels) for k in BRANCH_KEYS)
+    g.node(concat, _plain(f"concat {name}\n{detail} = {row.output_shape[2]} maps"), style="filled", fillcolor="#FFFFFF", penwidth="2")
+    for key in BRANCH_KEYS:
+        br = row.branches[key]
+        color, fill = BRANCH_COLORS[key], BRANCH_FILLS[key]
+        with g.subgraph(name=f"cluster_{key}") as c:
+            c.attr(label=_plain(f"{BRANCH_LABELS[key]} branch: {fmt_int(br.params)} params"), color=color, penwidth="2.5", style="rounded", fontcolor=color, fontsize=EDGE_FONT_SIZE)
+            if br.dropped:
+                nid = f"{key}_dropped"
+                c.node(nid, _plain(f"{key} branch dropped\n(width 0)"), style="dashed", fillcolor="white", color="#999999", fontcolor="#777777")
+                g.edge("input", nid, style="dashed", color="#BBBBBB", arrowhead="none")
+                continue
+            prev, prev_shape = "input", row.input_shape
+            for part in br.parts:
+                nid = _node_id(part.name)
+                if part.kind == "conv":
+                    kernel = part.detail.split("/")[0]
+                    what = "reduce" if part.name.endswith("_reduce") else ("proj" if part.name.endswith("_proj") else "conv")
+                    label = f"{kernel} {what}, {part.output_shape[2]} filters\n{part.name}\n{fmt_int(part.params)} params"
+                else:
+                    label = f"3x3/1 max pool\n{part.name}"
+                c.node(nid, _plain(label), fillcolor=fill, color=color)
+                # the input's shape is on the input node; other edges carry their tensor's shape
+                g.edge(prev, nid, None if prev == "input" else _plain(shape_str(prev_shape)), color=color)
+                prev, prev_shape = nid, part.output_shape
+            note = "" if br.parts[-1].kind == "conv" else " (unprojected)"
+            g.edge(prev, concat, _plain(shape_str(prev_shape) + note), color=color, penwidth="2.5")
+    g.node("output", _plain(f"output\n{shape_str(row.output_shape)}"), style="filled", fillcolor="#FFFFFF")
+    g.edge(concat, "output")
+    return g.source
+
+
+__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str"]

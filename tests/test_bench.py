@@ -1,0 +1,142 @@
+"""The bench command: it runs, and prints every key of the issue's table with the numbers
+behind it. Speed itself is never asserted here (that is what the bench reports)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inception_viz import bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The issue's table, in its order, with its goals.
+ISSUE_KEYS = {
+    "analytic_over_keras": 0.01,
+    "forward_over_onnxruntime": 1.0,
+    "forward_over_predict": 0.34,
+    "activations_over_forward": 1.3,
+    "edit_to_views_over_build": 0.1,
+    "edit_to_activations_over_naive": 1.0,
+    "cold_start_over_tf_import": 1.0,
+    "rss_growth_mb_50_edits": 300.0,
+}
+
+# The absolute numbers behind the ratios: each ratio must equal their quotient.
+RATIO_PARTS = {
+    "analytic_over_keras": ("analytic_count_ms", 1e-3, "keras_build_count_params_s", 1.0),
+    "forward_over_onnxruntime": ("app_forward_ms", 1e-3, "onnxruntime_ms", 1e-3),
+    "forward_over_predict": ("app_forward_ms", 1e-3, "predict_ms", 1e-3),
+    "activations_over_forward": ("activations_all_blocks_ms", 1e-3, "app_forward_ms", 1e-3),
+    "edit_to_views_over_build": ("edit_to_views_ms", 1e-3, "keras_build_count_params_s", 1.0),
+    "edit_to_activations_over_naive": ("edit_to_activations_s", 1.0, "naive_build_predict_s", 1.0),
+    "cold_start_over_tf_import": ("cold_start_s", 1.0, "tf_import_s", 1.0),
+}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    """One quick run, in a fresh process, as the CLI prints it."""
+    res = subprocess.run(
+        [sys.executable, "-m", "inception_viz", "bench", "--quick", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return json.loads(res.stdout)
+
+
+def test_issue_keys_and_goals_are_the_issues():
+    assert tuple(bench.GOALS) == tuple(ISSUE_KEYS)
+    assert {k: g for k, (g, _) in bench.GOALS.items()} == ISSUE_KEYS
+
+
+def test_every_key_is_a_positive_number(doc):
+    missing = {k: doc["notes"].get(k, "no note") for k in ISSUE_KEYS if doc.get(k) is None}
+    assert not missing, f"keys printed as null: {missing}"
+    for key in ISSUE_KEYS:
+        assert _number(doc[key]), (key, doc[key])
+        if key != "rss_growth_mb_50_edits":  # memory may shrink between two readings
+            assert doc[key] > 0, (key, doc[key])
+    assert doc["goals"] == ISSUE_KEYS
+
+
+def test_ratios_are_the_quotients_of_the_absolute_numbers(doc):
+    a = doc["absolute"]
+    for key, (num, num_unit, den, den_unit) in RATIO_PARTS.items():
+        assert _number(a[num]) and a[num] > 0, (key, num, a.get(num))
+        assert _number(a[den]) and a[den] > 0, (key, den, a.get(den))
+        # absolute values are rounded to 6 decimals in the JSON; the ratio is not
+        assert doc[key] == pytest.approx(a[num] * num_unit / (a[den] * den_unit), rel=1e-3), key
+
+
+def test_memory_numbers(doc):
+    a = doc["absolute"]
+    assert a["rss_end_mb"] - a["rss_start_mb"] == pytest.approx(doc["rss_growth_mb_50_edits"], abs=1e-3)
+    assert a["rss_peak_mb"] >= max(a["rss_start_mb"], a["rss_end_mb"]) - 1e-3
+    assert 1 <= a["rss_cycles"] < 50  # --quick runs fewer cycles ...
+    assert "not 50" in doc["notes"]["rss_growth_mb_50_edits"]  # ... and says so
+
+
+def test_mosaic_and_bytes(doc):
+    a = doc["absolute"]
+    # the largest block by activation values: inception_3b, 28*28*480 = 376,320
+    assert a["mosaic_block"] == "inception_3b"
+    assert _number(a["mosaic_ms"]) and a["mosaic_ms"] > 0
+    assert isinstance(a["activations_view_bytes"], int) and a["activations_view_bytes"] > 0
+    assert a["activations_view_bytes_goal"] == 2_000_000
+
+
+def test_machine(doc):
+    m = doc["machine"]
+    assert m["cpu"] and isinstance(m["cpu"], str)
+    assert isinstance(m["cores"], int) and m["cores"] >= 1
+    for dist in ("tensorflow", "keras", "onnxruntime"):
+        assert isinstance(m[dist], str) and m[dist][0].isdigit(), (dist, m[dist])
+    assert m["quick"] is True and m["preset"] == "googlenet" and m["batch"] == 1
+
+
+def test_text_table_from_the_same_document(doc):
+    text = bench.bench_text(doc)
+    lines = text.splitlines()
+    assert lines[1].split("|")[0].strip() == "key"
+    for key in ISSUE_KEYS:
+        row = next(line for line in lines if line.startswith(key + " "))
+        cells = [c.strip() for c in row.split("|")]
+        assert cells[2] == f"<= {ISSUE_KEYS[key]:g}"
+        want = "n/a" if doc[key] is None else ("yes" if doc[key] <= ISSUE_KEYS[key] else "NO")
+        assert cells[3] == want, row
+    assert "absolute:" in lines and "machine:" in lines
+
+
+def test_text_marks_a_missing_measurement_null():
+    doc = {k: 0.5 for k in ISSUE_KEYS}
+    doc["forward_over_onnxruntime"] = None
+    doc.update(goals=dict(ISSUE_KEYS), absolute={}, notes={"forward_over_onnxruntime": "onnxruntime is not installed"},
+               machine={"date": "2026-01-01 00:00 UTC", "quick": False, "preset": "googlenet", "input": "224x224x3", "batch": 1})
+    lines = bench.bench_text(doc).splitlines()
+    row = next(line for line in lines if line.startswith("forward_over_onnxruntime"))
+    assert [c.strip() for c in row.split("|")][1:] == ["null", "<= 1", "n/a"]
+    row = next(line for line in lines if line.startswith("forward_over_predict"))
+    assert [c.strip() for c in row.split("|")][1:] == ["0.5", "<= 0.34", "NO"]
+    assert "  forward_over_onnxruntime: onnxruntime is not installed" in lines
+
+
+def test_cli_lists_bench_without_importing_tensorflow():
+    code = (
+        "import sys; from inception_viz.cli import build_parser; "
+        "a = build_parser().parse_args(['bench', '--quick', '--format', 'json']); "
+        "assert a.quick and a.format == 'json'; "
+        "bad = [m for m in ('tensorflow', 'keras', 'onnxruntime') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr

@@ -429,3 +429,164 @@ def test_hypothesis_spec_validation(block, key, value):
             assert est.total_bytes > 0
         except SpecError as exc:
             assert "MB to build" in str(exc)
+
+
+# ---------------------------------------------------------------------------------------
+# images (inception_viz.images): every bad upload is a one-line SpecError, never a crash,
+# never a decoded bomb
+
+images = pytest.importorskip("inception_viz.images")
+np = pytest.importorskip("numpy")
+from PIL import Image  # noqa: E402
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_header_only(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
+    """A PNG whose signature and IHDR (with a correct CRC) are valid and claim
+    ``width`` x ``height`` pixels, followed by a tiny IDAT and IEND: a decompression bomb's
+    header without the bomb."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def encoded(im: Image.Image, fmt: str, **kw) -> bytes:
+    buf = __import__("io").BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def gradient(w: int = 64, h: int = 48) -> Image.Image:
+    x = np.linspace(0, 255, w, dtype=np.uint8)[None, :].repeat(h, 0)
+    y = np.linspace(0, 255, h, dtype=np.uint8)[:, None].repeat(w, 1)
+    return Image.fromarray(np.stack([x, y, 255 - x], axis=2))
+
+
+def test_png_header_claiming_billions_of_pixels_is_refused_before_decoding(monkeypatch):
+    """IHDR says 100,000 x 100,000 = 10,000,000,000 pixels (30 GB as RGB). It must be
+    refused from the header: Image.load (which would allocate) is never reached."""
+    data = png_header_only(100_000, 100_000)
+    assert len(data) < 100
+
+    def no_load(self, *a, **k):
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(Image.Image, "load", no_load)
+    monkeypatch.setattr(Image.core, "new", no_load, raising=False)
+    msg = one_line_error(images.decode_image, data, "bomb.png", match="the limit is 50,000,000 pixels")
+    assert "10,000,000,000 pixels" in msg
+
+
+@pytest.mark.parametrize("w, h", [(2**31 - 1, 2**31 - 1), (50_000_001, 1), (7072, 7072)])
+def test_png_headers_just_over_or_far_over_the_pixel_limit(w, h):
+    """7072 x 7072 = 50,013,184 pixels: just over the 50,000,000 limit (Pillow's own bomb
+    guard would only warn here); 2^31-1 squared: far over (Pillow raises its own
+    DecompressionBombError, which must still become a SpecError)."""
+    one_line_error(images.decode_image, png_header_only(w, h), "big.png", match="50,000,000 pixels")
+
+
+@pytest.mark.parametrize(
+    "data, name, match",
+    [
+        (b"", "empty.png", "is empty"),
+        (b"hello, I am text pretending to be an image\n" * 5, "notes.png", "not a readable image"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "vector.jpg", "not a readable image"),
+        (b"\x89PNG\r\n\x1a\n", "signature-only.png", "not a readable image"),
+        (b"\xff\xd8\xff", "jpeg-start.jpg", "not a readable image"),
+        (b"GIF89a", "gif-start.gif", "not a readable image"),
+    ],
+)
+def test_unreadable_uploads(data, name, match):
+    one_line_error(images.decode_image, data, name, match=match)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "GIF"])
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_truncated_files_are_refused_or_decoded_never_crash(fmt, keep):
+    """A file cut short: a one-line SpecError (or, where the format tolerates it, an RGB
+    array of the full size). Never an exception that is not a SpecError."""
+    full = encoded(gradient(), fmt)
+    data = full[: max(1, int(len(full) * keep))]
+    try:
+        rgb = images.decode_image(data, f"cut.{fmt.lower()}")
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert rgb.shape == (48, 64, 3) and rgb.dtype == np.uint8
+
+
+def test_modes_animated_gif_cmyk_16bit_palette():
+    base = gradient()
+    frames = [base.convert("P"), Image.new("RGB", base.size, (255, 0, 0)).convert("P")]
+    gif = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(__import__("io").BytesIO(gif)).n_frames == 2
+    first = images.decode_image(gif, "anim.gif")
+    assert first.shape == (48, 64, 3)
+    assert not (first == [255, 0, 0]).all()  # the first frame, not the red second one
+
+    cmyk = images.decode_image(encoded(base.convert("CMYK"), "JPEG", quality=95), "cmyk.jpg")
+    assert cmyk.shape == (48, 64, 3)
+    assert np.abs(cmyk.astype(int) - np.asarray(base).astype(int)).mean() < 20
+
+    g16 = Image.fromarray((np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 21).astype(np.uint16))
+    assert g16.mode.startswith("I;16")
+    arr16 = images.decode_image(encoded(g16, "PNG"), "deep.png")
+    # 16-bit value v becomes round(v / 257): the last pixel 3071 * 21 = 64491 -> 251
+    assert arr16.shape == (48, 64, 3) and arr16[-1, -1, 0] == round(64491 / 257) == 251
+
+    pal = images.decode_image(encoded(base.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"), "pal.png")
+    assert pal.shape == (48, 64, 3) and pal.dtype == np.uint8
+
+
+def test_huge_dimensions_within_the_pixel_limit_are_downscaled():
+    """6000 x 400 = 2,400,000 pixels is allowed, but the longer side is cut to MAX_SIDE
+    (2048) keeping the aspect ratio: 400 * 2048 / 6000 = 136.5 -> 136 or 137."""
+    im = Image.new("RGB", (6000, 400), (10, 200, 30))
+    rgb = images.decode_image(encoded(im, "PNG"), "wide.png")
+    assert rgb.shape[1] == images.MAX_SIDE == 2048
+    assert rgb.shape[0] in (136, 137)
+
+
+def test_upload_over_the_byte_limit_is_refused_before_opening():
+    data = b"\x89PNG\r\n\x1a\n" + b"\x00" * images.MAX_UPLOAD_BYTES
+    one_line_error(images.decode_image, data, "huge.png", match="the limit is 20.0 MiB")
+
+
+@given(st.binary(max_size=600))
+def test_hypothesis_random_bytes_as_image(data):
+    try:
+        rgb = images.decode_image(data, "fuzz.bin")
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.dtype == np.uint8
+
+
+_SEEDS = {fmt: encoded(gradient(16, 12), fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP")}
+
+
+@given(
+    st.sampled_from(sorted(_SEEDS)),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(0, 10_000),
+)
+def test_hypothesis_corrupted_images(fmt, flips, cut):
+    """Valid small images with some bytes overwritten and the tail cut: a SpecError or an
+    RGB array, never another exception (Pillow raises many kinds on corrupt data)."""
+    data = bytearray(_SEEDS[fmt])
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    data = bytes(data[: max(1, len(data) - cut % len(data))])
+    try:
+        rgb = images.decode_image(data, f"fuzz.{fmt.lower()}")
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert rgb.ndim == 3 and rgb.shape[2] == 3 and max(rgb.shape[:2]) <= images.MAX_SIDE

@@ -165,26 +165,33 @@ class AppPaths:
         return True
 
     # -- views ---------------------------------------------------------------------
-    def views(self, spec):
+    def views(self, spec, parts: dict | None = None):
         """Everything the architecture page computes for ``spec``: the table (analysis and
-        the paper comparison), the overview and block DOT sources, the Plotly figures."""
+        the paper comparison), the overview and block DOT sources, the Plotly figures.
+        ``parts``: when given, seconds spent per part are appended under "table", "dot",
+        "figures"."""
         from .counter import analyze
         from .paper import compare
 
         graph = _module("inception_viz.graph")
         figures = _module("inception_viz.figures")
+        t0 = time.perf_counter()
         report = analyze(spec)
-        return [
-            report,
-            compare(report),
-            _attr(graph, "overview_dot")(report),
-            _attr(graph, "block_dot")(report, EDIT_BLOCK),
+        out = [report, compare(report)]
+        t1 = time.perf_counter()
+        out += [_attr(graph, "overview_dot")(report), _attr(graph, "block_dot")(report, EDIT_BLOCK)]
+        t2 = time.perf_counter()
+        out += [
             _attr(figures, "block_metric_figure")(report, "params"),
-            _attr(figures, "block_metric_figure")(report, "macs"),
             _attr(figures, "channel_flow_figure")(report),
-            _attr(figures, "branch_share_figure")(report),
+            _attr(figures, "branch_share_figure")(report, "params"),
             _attr(figures, "activation_memory_figure")(report),
         ]
+        t3 = time.perf_counter()
+        if parts is not None:
+            for name, dt in (("table", t1 - t0), ("dot", t2 - t1), ("figures", t3 - t2)):
+                parts.setdefault(name, []).append(dt)
+        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,8 +265,11 @@ def measure_activations_over_forward(ctx):
 
 def measure_edit_to_views(ctx):
     ctx.app.views(_fresh_edit(ctx.spec))  # warm-up: imports plotly, graphviz
-    views_s = _median_time(lambda: ctx.app.views(_fresh_edit(ctx.spec)), ctx.plan.views, warmup=1)
+    parts: dict[str, list[float]] = {}
+    views_s = _median_time(lambda: ctx.app.views(_fresh_edit(ctx.spec), parts), ctx.plan.views, warmup=1)
     ctx.absolute["edit_to_views_ms"] = views_s * 1e3
+    for name, times in parts.items():
+        ctx.absolute[f"edit_to_views_{name}_ms"] = statistics.median(times) * 1e3
     return views_s / ctx.build_s
 
 

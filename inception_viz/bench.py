@@ -242,14 +242,18 @@ def measure_onnxruntime(ctx):
     if ctx.forward_s is None:
         raise Unavailable("the app's forward was not measured")
     zoo = _module("inception_viz.onnx_zoo")
-    make = _attr(zoo, "keras_to_zoo_onnx", "zoo_onnx_from_keras", "build_zoo_onnx", "make_zoo_onnx")
-    onnx_model = make(ctx.model)
-    data = onnx_model if isinstance(onnx_model, bytes) else onnx_model.SerializeToString()
+    export = _attr(zoo, "keras_to_zoo_onnx")
+    data = export(ctx.model, ctx.spec).SerializeToString()
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0].name
+    # the zoo layout reads BGR, NCHW; our Keras model RGB, NHWC (same values otherwise)
     x_nchw = ctx.np.ascontiguousarray(ctx.x[..., ::-1].transpose(0, 3, 1, 2))
     ort_s = _median_time(lambda: sess.run(None, {inp: x_nchw}), ctx.plan.forwards, warmup=2)
     ctx.absolute["onnxruntime_ms"] = ort_s * 1e3
+    # the same network and weights: the two outputs agree
+    ort_probs = sess.run(None, {inp: x_nchw})[0]
+    keras_probs = ctx.np.asarray(ctx.model(ctx.x, training=False))
+    ctx.absolute["onnxruntime_max_abs_diff"] = float(ctx.np.abs(ort_probs - keras_probs).max())
     return ctx.forward_s / ort_s
 
 

@@ -680,4 +680,5 @@ def main() -> None:
         predictions_ui(spec)
 
 
-main()
+if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers
+    main()

@@ -56,9 +56,10 @@ def _e(text) -> str:
 
 
 def _plain(text: str) -> str:
-    """A plain (non-HTML) label taken literally: backslashes doubled, so ``\\n`` in a name
-    cannot become a line break; the graphviz package quotes the rest."""
-    return graphviz.escape(str(text).replace("\\", "\\\\"))
+    """A plain (non-HTML) label taken literally: ``graphviz.escape`` doubles backslashes,
+    so a ``\\n`` in a name cannot become a line break; quotes are escaped when quoting.
+    Real newlines in ``text`` are line breaks."""
+    return graphviz.escape(str(text))
 
 
 def _graph(name: str, rankdir: str) -> graphviz.Digraph:
@@ -173,7 +174,7 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
     row = report.row(name)
     if row.kind != "inception":
         raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
-    g = _graph(name, rankdir)
+    g = _graph("block", rankdir)
     g.attr(ordering="out")  # branches left to right in concat order: 1x1, 3x3, 5x5, pool
     in_shape = shape_str(row.input_shape)
     g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize="22")

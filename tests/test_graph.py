@@ -1,0 +1,154 @@
+"""DOT source: golden text, content of the overview and block views, escaping, rendering.
+
+Golden files live in tests/golden/*.dot; regenerate on purpose with REGEN_GOLDEN=1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from inception_viz import counter, graph, presets, render
+from inception_viz.spec import BRANCH_KEYS, Inception
+
+GOLDEN = Path(__file__).parent / "golden"
+REGEN = os.environ.get("REGEN_GOLDEN") == "1"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)")
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if REGEN:
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with REGEN_GOLDEN=1 to create it"
+    assert text == path.read_text(), f"{name} changed; if on purpose, rerun with REGEN_GOLDEN=1"
+
+
+@pytest.mark.parametrize(
+    "preset,view,block",
+    [
+        ("googlenet", "overview", None),
+        ("googlenet", "block", "inception_3a"),
+        ("naive", "block", "inception_4c"),
+        ("block", "overview", None),
+        ("block", "block", "inception_3a"),
+    ],
+)
+def test_golden_dot(preset, view, block):
+    report = counter.analyze(presets.preset(preset))
+    if view == "overview":
+        check_golden(f"overview_{preset}.dot", graph.overview_dot(report))
+    else:
+        check_golden(f"block_{preset}_{block}.dot", graph.block_dot(report, block))
+
+
+def test_overview_shows_every_block_with_shape_and_params():
+    report = counter.analyze(presets.preset("googlenet"))
+    src = graph.overview_dot(report)
+    for row in report.blocks:
+        assert f"<B>{row.name}</B>" in src
+        assert f"{graph.shape_str(row.output_shape)} · {counter.fmt_k(row.params)} params" in src
+    # the title carries the exact totals
+    assert "6,998,552 params" in src and "1,582,671,872 MACs" in src
+    # each block's strip shows each branch's channels in the branch colour: 3a = 64 128 32 32
+    for key, ch in zip(BRANCH_KEYS, (64, 128, 32, 32)):
+        assert f'<TD BGCOLOR="{graph.BRANCH_COLORS[key]}"><FONT COLOR="white"><B>{ch}</B>' in src
+
+
+def test_overview_marks_edited_blocks_and_draws_aux_heads():
+    spec = presets.preset("googlenet").with_block("inception_4a", **{"3x3": 100}).with_options(aux=True)
+    src = graph.overview_dot(counter.analyze(spec), rankdir="LR", edited={"inception_4a"})
+    assert "<B>inception_4a</B> ✎" in src and "<B>inception_4b</B> ✎" not in src
+    assert "rankdir=LR" in src
+    assert "aux1 (auxiliary, training only)" in src and "aux2 (auxiliary, training only)" in src
+
+
+def test_block_detail_has_kernel_filters_and_shapes():
+    report = counter.analyze(presets.preset("googlenet"))
+    src = graph.block_dot(report, "inception_3a")
+    # every conv: kernel, filters, its params; the edge leaving it carries its output shape
+    for text in (
+        "1x1 conv, 64 filters",
+        "1x1 reduce, 96 filters",
+        "3x3 conv, 128 filters",
+        "1x1 reduce, 16 filters",
+        "5x5 conv, 32 filters",
+        "1x1 proj, 32 filters",
+        "3x3/1 max pool",
+    ):
+        assert text in src, text
+    for edge in ('n_inception_3a_3x3 -> concat [label="28x28x128"', 'n_inception_3a_3x3_reduce -> n_inception_3a_3x3 [label="28x28x96"'):
+        assert edge in src, edge
+    # concat: 64 + 128 + 32 + 32 = 256
+    assert "64 + 128 + 32 + 32 = 256 maps" in src
+    for key, color in graph.BRANCH_COLORS.items():
+        assert f"cluster_{key}" in src and color in src
+
+
+def test_block_detail_naive_and_dropped_branches():
+    spec = presets.preset("googlenet").with_block("inception_3a", **{"1x1": 0, "3x3_reduce": 0, "pool_proj": 0})
+    src = graph.block_dot(counter.analyze(spec), "inception_3a")
+    assert "1x1 branch dropped" in src
+    assert "n_inception_3a_3x3_reduce" not in src  # the 3x3 reads the input directly
+    assert "input -> n_inception_3a_3x3" in src
+    # unprojected pool: its 192 input channels go to the concat; 0 + 128 + 32 + 192 = 352
+    assert "28x28x192 (unprojected)" in src and "0 + 128 + 32 + 192 = 352 maps" in src
+    with pytest.raises(ValueError, match="not an Inception block"):
+        graph.block_dot(counter.analyze(spec), "conv1")
+
+
+def _weird_spec():
+    """A block whose name has every character that could break DOT or HTML labels."""
+    name = 'in"ce<p>&t\\nion {x}'
+    spec = presets.preset("block")
+    b = spec.blocks[0]
+    return dataclasses.replace(spec, name='my "model" <b>', layers=(Inception(name, *b.width_tuple),)), name
+
+
+def test_labels_are_escaped():
+    spec, name = _weird_spec()
+    report = counter.analyze(spec)
+    overview = graph.overview_dot(report)
+    # HTML-like labels (the block node): entities, never raw markup
+    assert "<B>in&quot;ce&lt;p&gt;&amp;t\\nion {x}</B>" in overview
+    # plain labels: quotes escaped, the backslash doubled so "\n" stays two characters
+    detail = graph.block_dot(report, name)
+    assert 'in\\"ce<p>&t\\\\nion {x}' in detail
+
+
+@needs_dot
+def test_escaped_labels_render_literally():
+    spec, name = _weird_spec()
+    report = counter.analyze(spec)
+    for src in (graph.overview_dot(report), graph.block_dot(report, name)):
+        svg = render.render(src, "svg").decode()
+        assert "<svg" in svg
+        # the name comes out as text (escaped for XML), its backslash-n not a line break
+        assert "in&quot;ce&lt;p&gt;&amp;t\\nion {x}" in svg or 'in"ce&lt;p&gt;&amp;t\\nion {x}' in svg
+
+
+@needs_dot
+@pytest.mark.parametrize("preset", presets.PRESET_NAMES)
+def test_every_preset_renders(preset):
+    report = counter.analyze(presets.preset(preset))
+    svg = render.render(graph.overview_dot(report), "svg")
+    assert svg.startswith(b"<?xml") and b"</svg>" in svg
+    png = render.render(graph.block_dot(report, report.blocks[0].name), "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_render_without_dot_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(render.shutil, "which", lambda name: None)
+    with pytest.raises(render.RenderError, match="apt-get install graphviz"):
+        render.render("digraph { a }", "svg")
+    with pytest.raises(render.RenderError, match="format must be one of svg, png"):
+        render.render("digraph { a }", "pdf")
+
+
+def test_bad_rankdir_is_refused():
+    with pytest.raises(ValueError, match="rankdir"):
+        graph.overview_dot(counter.analyze(presets.preset("block")), rankdir="XY")

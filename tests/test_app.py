@@ -1,0 +1,235 @@
+"""The Streamlit app, driven headless with AppTest.
+
+Every expected number comes from the counter (an independent path from the widgets), with
+the arithmetic written out where it is a golden number.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inception_viz import config, counter, presets
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and pandas
+
+
+def run_app(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def total(at: AppTest) -> str:
+    return metrics(at)["Parameters (weights + biases)"]
+
+
+def macs(at: AppTest) -> str:
+    return metrics(at)["Multiply-adds (MACs) per image"]
+
+
+def widget(elements, prefix: str):
+    """The one widget whose key starts with ``prefix`` (keys carry preset and generation)."""
+    found = [e for e in elements if e.key and e.key.startswith(prefix)]
+    assert len(found) == 1, f"{prefix}: {[e.key for e in elements]}"
+    return found[0]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_default_page_is_the_papers_googlenet():
+    at = run_app()
+    assert not at.exception
+    m = metrics(at)
+    assert m["Parameters (weights + biases)"] == "6,998,552"
+    assert m["Multiply-adds (MACs) per image"] == "1,582,671,872"
+    assert m["Depth (layers with weights)"] == "22 layers"
+    assert m["Output size"] == "1x1x1000"
+    assert not errors(at)
+    # the paper's three flagged rows are explained
+    warnings = " ".join(w.value for w in at.warning)
+    for label in ("convolution 7x7/2", "inception (4c)", "inception (5a)"):
+        assert label in warnings
+    # the generated code and the predictions placeholder are there
+    assert any("def inception(x, F3x3_1x1, F3x3, F5x5_1x1, F5x5, F1x1, Fmp_1x1, name):" in c.value for c in at.code)
+    assert any("Predictions and feature maps come with pretrained weights" in i.value for i in at.info)
+    assert at.query_params["preset"] == ["googlenet"] or at.query_params["preset"] == "googlenet"
+
+
+def test_first_page_does_not_import_tensorflow():
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
+        assert not at.exception, at.exception
+        print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "NO-TF"
+
+
+def test_width_edit_reruns_with_the_counters_total():
+    at = run_app()
+    widget(at.number_input, "w-inception_3a-3x3@").set_value(256).run()
+    assert not at.exception and not errors(at)
+    expected = counter.analyze(presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256}))
+    # 3a's 3x3 conv: +128 filters * (9*96 + 1) = 110,720; 3b sees 128 more input channels
+    # in its 1x1, 3x3_reduce, 5x5_reduce and pool_proj: (128 + 128 + 32 + 64) * 128 = 45,056
+    assert expected.total_params == 6_998_552 + 110_720 + 45_056 == 7_154_328
+    assert total(at) == "7,154,328"
+    assert macs(at) == counter.fmt_int(expected.total_macs)
+    assert at.metric[0].delta == "+155,776 vs preset"
+    # the URL now holds the edit
+    assert at.query_params["inception_3a"] in ("64-96-256-16-32-32", ["64-96-256-16-32-32"])
+    # a second edit starts from the first (widgets were redrawn from the new spec)
+    widget(at.number_input, "w-inception_3a-5x5@").set_value(64).run()
+    expected2 = counter.analyze(expected.spec.with_block("inception_3a", **{"5x5": 64}))
+    assert total(at) == counter.fmt_int(expected2.total_params)
+
+
+def test_naive_switch_and_back_restores_the_preset():
+    at = run_app()
+    widget(at.toggle, "form-inception_3a@").set_value(True).run()
+    naive3a = presets.preset("googlenet").with_block("inception_3a", **{"3x3_reduce": 0, "5x5_reduce": 0, "pool_proj": 0})
+    assert total(at) == counter.fmt_int(counter.analyze(naive3a).total_params)
+    assert widget(at.number_input, "w-inception_3a-3x3_reduce@").value == 0
+    widget(at.toggle, "form-inception_3a@").set_value(False).run()
+    assert total(at) == "6,998,552"
+    assert widget(at.number_input, "w-inception_3a-3x3_reduce@").value == 96
+
+
+def test_preset_switch():
+    at = run_app()
+    widget(at.selectbox, "preset@").set_value("block").run()
+    assert not at.exception
+    m = metrics(at)
+    # the seed's demo: 325 + 460 + 1,300 + 15,030 + 2,600 + 3,250 = 22,965; 40+10+30+50 = 130 maps
+    assert m["Parameters (weights + biases)"] == "22,965"
+    assert m["Output size"] == "32x32x130"
+    # the seed comparison explains the slide's "160"
+    assert any("40 + 10 + 30 + 50 = 130" in w.value for w in at.warning)
+    assert at.query_params["preset"] in ("block", ["block"])
+    # widgets now belong to the block preset
+    assert widget(at.number_input, "opt-height@").value == 32
+    widget(at.selectbox, "preset@").set_value("naive").run()
+    assert total(at) == counter.fmt_int(counter.analyze(presets.preset("naive")).total_params)
+
+
+def test_invalid_edit_shows_an_error_and_keeps_the_last_good_model():
+    at = run_app()
+    at.selectbox(key="focus@googlenet").set_value("inception_4a").run()  # the block in focus
+    widget(at.number_input, "w-inception_4a-1x1@").set_value(100).run()
+    good = counter.analyze(presets.preset("googlenet").with_block("inception_4a", **{"1x1": 100}))
+    assert total(at) == counter.fmt_int(good.total_params)
+    widget(at.number_input, "opt-height@").set_value(8).run()
+    assert not at.exception
+    msg = errors(at)
+    assert len(msg) == 1 and "too small" in msg[0] and "8x224" in msg[0]
+    assert total(at) == counter.fmt_int(good.total_params)
+    assert macs(at) == counter.fmt_int(good.total_macs)
+    assert "input" not in at.query_params
+    # the next good edit clears the error
+    widget(at.number_input, "w-inception_4a-1x1@").set_value(192).run()
+    assert not errors(at) and total(at) == "6,998,552"
+
+
+def test_reset_to_paper():
+    at = run_app({"preset": "googlenet", "inception_5b": "1-2-3-4-5-6"})
+    assert total(at) != "6,998,552"
+    next(b for b in at.button if b.label.startswith("Reset")).click().run()
+    assert total(at) == "6,998,552"
+
+
+def test_config_in_the_url_is_restored():
+    spec = presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256}).with_options(input_shape=(160, 160, 3), classes=10, lrn=False)
+    query = config.spec_to_query(spec)
+    assert query == {"preset": "googlenet", "input": "160x160x3", "classes": "10", "lrn": "0", "inception_3a": "64-96-256-16-32-32"}
+    at = run_app(query)
+    assert not at.exception and not errors(at)
+    report = counter.analyze(spec)
+    assert total(at) == counter.fmt_int(report.total_params)
+    assert macs(at) == counter.fmt_int(report.total_macs)
+    assert metrics(at)["Output size"] == "1x1x10"
+    assert widget(at.number_input, "opt-height@").value == 160
+    assert widget(at.checkbox, "opt-lrn@").value is False
+
+
+@pytest.mark.parametrize(
+    "query,fallback,expected_total",
+    [
+        ({"inception_3a": "1-2-3"}, "googlenet", "6,998,552"),
+        ({"preset": "resnet"}, "googlenet", "6,998,552"),
+        ({"preset": "block", "input": "32x32"}, "block", "22,965"),
+        ({"preset": "googlenet", "input": "8x8x3"}, "googlenet", "6,998,552"),
+    ],
+)
+def test_malformed_url_falls_back_with_an_error(query, fallback, expected_total):
+    at = run_app(query)
+    assert not at.exception
+    msg = errors(at)
+    assert len(msg) == 1 and f"Showing the {fallback} preset instead" in msg[0]
+    assert total(at) == expected_total
+    assert at.query_params["preset"] in (fallback, [fallback])
+
+
+def test_compare_tab_shows_the_other_models_totals():
+    at = run_app()
+    naive = counter.analyze(presets.preset("naive"))
+    assert metrics(at)["Parameters: naive"] == counter.fmt_int(naive.total_params)
+    delta = naive.total_params - 6_998_552
+    assert at.metric[4].delta == f"{delta:+,} vs current"
+
+
+def test_helpers_switch_forms_and_build_the_table():
+    sys.path.insert(0, str(ROOT))
+    import app  # importing does not run main()
+
+    g = presets.preset("googlenet")
+    n = app.with_form(g, "inception_4c", True)
+    assert n.block("inception_4c").is_naive
+    assert app.with_form(n, "inception_4c", False) == g
+    # the naive preset goes back to the paper's widths
+    naive = presets.preset("naive")
+    assert app.with_form(naive, "inception_3a", False).block("inception_3a").width_tuple == (64, 96, 128, 16, 32, 32)
+    table = app.block_table(g.with_block("inception_3b", **{"5x5": 1}), counter.analyze(g.with_block("inception_3b", **{"5x5": 1})))
+    assert table.loc["inception_3b", "vs preset"] == "5x5: 96→1"
+    assert table.loc["inception_3a", "vs preset"] == "="
+    assert table.loc["inception_3a", "params"] == "163,696"
+
+
+def test_instantiate_builds_on_cpu_and_times_blocks():
+    """Loads TensorFlow in this process, so it runs last in this file."""
+    at = run_app({"preset": "block"})
+    next(t for t in at.toggle if t.label == "Load TensorFlow").set_value(True).run()
+    assert not at.exception
+    device = at.selectbox(key="tf-device")
+    assert "/CPU:0" in device.options
+    next(b for b in at.button if b.label == "Build").click().run()
+    assert not at.exception, at.exception
+    success = " ".join(s.value for s in at.success)
+    # Keras's own count equals the counter's: 22,965 for the seed's block
+    assert "count_params() = 22,965 (the counter: 22,965)" in success
+    at.number_input(key="prof-repeats").set_value(2).run()
+    next(b for b in at.button if b.label == "Measure latency per block").click().run()
+    assert not at.exception, at.exception
+    frames = [d.value for d in at.dataframe]
+    timing = next(f for f in frames if "median ms" in f.columns)
+    assert list(timing["block"]) == ["inception_3a", "(whole model)"]
+    assert list(timing["MACs per image"]) == ["23,357,440", "23,357,440"]

@@ -458,6 +458,17 @@ def _load_weights_h5(path: Path, name: str, spec: ModelSpec | None):
         raise SpecError(f"{name} is not an HDF5 weights file; it may be truncated") from None
     saved_spec = loads_config(meta["config"]) if "config" in meta else (spec or preset("googlenet"))
     model = build_keras(saved_spec, seed=0)
+    # Keras may skip groups it cannot match with only a warning: require that the file
+    # holds exactly the model's weight shapes before loading, so nothing stays random.
+    shapes: list[tuple[int, ...]] = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda _n, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
+    want = sorted(tuple(v.shape) for v in model.weights)
+    if sorted(shapes) != want:
+        raise SpecError(
+            f"{name} does not fit the {saved_spec.name} model: it holds {len(shapes)} arrays, "
+            f"the model has {len(want)} (or their shapes differ)"
+        )
     try:
         model.load_weights(path)
     except Exception as exc:  # noqa: BLE001

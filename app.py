@@ -44,6 +44,12 @@ TABS = (
     "Predictions & feature maps",
 )
 NAIVE_KEYS = ("3x3_reduce", "5x5_reduce", "pool_proj")
+#: st.graphviz_chart forces every SVG text to one small size (about 10 px), which a
+#: projector cannot show; give the labels back the sizes the DOT asks for.
+GRAPH_CSS = "<style>" + "".join(
+    f'[data-testid="stGraphVizChart"] svg text[font-size="{size}.00"] {{ font-size: {size}px !important; }}'
+    for size in graph.FONT_SIZES
+) + "</style>"
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,17 +373,19 @@ def _render(source: str, fmt: str) -> bytes:
 
 
 def graph_ui(spec, report, focus: str | None) -> None:
-    c1, c2 = st.columns([2, 1])
+    c1, c2, c3 = st.columns([2, 1, 1])
     views = ["Overview"] + ([f"Block detail: {focus}"] if focus else [])
     view = c1.radio("View", views, horizontal=True, key="graph-view")
     rankdir = c2.radio("Layout", ["top to bottom", "left to right"], horizontal=True, key="graph-layout")
+    wrap = c3.slider("Overview: nodes per row", 2, 8, 4, key="graph-wrap", help="Fewer nodes per row = larger text")
     rankdir = "TB" if rankdir == "top to bottom" else "LR"
     base = presets.preset(spec.preset)
     edited = {b.name for b in spec.blocks if b.name in base.block_names and b.widths != base.block(b.name).widths}
     if view == "Overview":
-        source, stem = graph.overview_dot(report, rankdir, edited), f"{spec.name}_overview"
+        source, stem = graph.overview_dot(report, rankdir, edited, wrap), f"{spec.name}_overview"
     else:
         source, stem = graph.block_dot(report, focus, rankdir), f"{spec.name}_{focus}"
+    st.html(GRAPH_CSS)
     st.graphviz_chart(source, width="stretch")
     legend = " ".join(
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.BRANCH_LABELS[k]}</span>'
@@ -393,16 +401,26 @@ def graph_ui(spec, report, focus: str | None) -> None:
         st.info(f"SVG and PNG downloads need Graphviz's `dot`: {render.INSTALL_HINT}. The DOT file renders anywhere.")
 
 
+def chart(fig, key: str) -> None:
+    """A Plotly figure with its own fonts and colours (Streamlit's theme would shrink the
+    fonts a projector needs and recolour the branches)."""
+    st.plotly_chart(fig, theme=None, key=key)
+
+
 def charts_ui(spec, report) -> None:
     if not report.blocks:
-        st.plotly_chart(figures.activation_memory_figure(report), key="chart-mem")
+        chart(figures.activation_memory_figure(report), "chart-mem")
         return
     metric = st.radio("Per-block metric", ["params", "macs"], horizontal=True, key="chart-metric",
                       format_func=lambda m: "parameters" if m == "params" else "multiply-adds (MACs)")
-    st.plotly_chart(figures.block_metric_figure(report, metric), key="chart-blocks")
-    st.plotly_chart(figures.channel_flow_figure(report), key="chart-flow")
-    st.plotly_chart(figures.branch_share_figure(report, metric), key="chart-share")
-    st.plotly_chart(figures.activation_memory_figure(report), key="chart-mem")
+    chart(figures.block_metric_figure(report, metric), "chart-blocks")
+    chart(figures.channel_flow_figure(report), "chart-flow")
+    chart(figures.branch_share_figure(report, metric), "chart-share")
+    chart(figures.activation_memory_figure(report), "chart-mem")
+
+
+def _num(v) -> str:
+    return "" if v is None else f"{v:,.1f}"
 
 
 def _pct(d) -> str:
@@ -422,17 +440,17 @@ def paper_ui(spec, report) -> None:
             "layer": p.label,
             "output (paper)": shape_str(p.output),
             "output (here)": shape_str(c.output) if c.output else "—",
-            "params K (paper)": p.params_k,
-            "params K (here)": None if c.params_k is None or p.params_k is None else round(c.params_k, 1),
+            "params K (paper)": _num(p.params_k),
+            "params K (here)": _num(c.params_k if p.params_k is not None else None),
             "Δ params": _pct(c.params_delta),
-            "ops M (paper)": p.ops_m,
-            "ops M (here)": None if c.ops_m is None or p.ops_m is None else round(c.ops_m, 1),
+            "ops M (paper)": _num(p.ops_m),
+            "ops M (here)": _num(c.ops_m if p.ops_m is not None else None),
             "Δ ops": _pct(c.ops_delta),
             "status": c.status,
         })
     df = pd.DataFrame(rows)
     colors = {"agrees": "#D9F2E3", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
-    styled = df.style.apply(lambda r: [f"background-color: {colors.get(r['status'], '')}"] * len(r), axis=1).format(precision=1, na_rep="")
+    styled = df.style.apply(lambda r: [f"background-color: {colors.get(r['status'], '')}"] * len(r), axis=1)
     st.dataframe(styled, width="stretch", hide_index=True, height=38 * (len(df) + 1))
     for c in comps:
         if c.status == "paper error":
@@ -545,7 +563,7 @@ def compare_ui(spec, report) -> None:
     st.dataframe(_blocks_compare(report, other_report), width="stretch", hide_index=True)
     metric = st.radio("Chart", ["params", "macs"], horizontal=True, key="compare-metric")
     if report.blocks or other_report.blocks:
-        st.plotly_chart(figures.compare_figure(report, other_report, metric, "current", label), key="chart-compare")
+        chart(figures.compare_figure(report, other_report, metric, "current", label), "chart-compare")
 
 
 def code_ui(spec) -> None:
@@ -634,7 +652,7 @@ def instantiate_ui(spec, report) -> None:
             rows = [{"block": t.name, "MACs per image": fmt_int(t.macs), "batch": t.batch,
                      "median ms": round(t.ms, 3), "GFLOP/s (2 x MACs / time)": round(t.gflops, 1)} for t in timings[1]]
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
-            st.plotly_chart(figures.latency_figure([t for t in timings[1] if t.name in spec.block_names]), key="chart-latency")
+            chart(figures.latency_figure([t for t in timings[1] if t.name in spec.block_names]), "chart-latency")
             st.caption("Measured now, on this machine; numbers vary with load. One multiply-add = 2 FLOPs.")
 
 

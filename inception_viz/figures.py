@@ -26,7 +26,8 @@ def _layout(fig: go.Figure, title: str, yaxis: str, barmode: str = "stack") -> g
         font=FONT,
         height=HEIGHT,
         yaxis_title=yaxis,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, traceorder="normal"),
+        template="plotly_white",
         margin=dict(l=60, r=20, t=80, b=60),
         hoverlabel=dict(font_size=15),
     )

@@ -43,6 +43,9 @@ BRANCH_FILLS: dict[str, str] = {
 FONT = "Helvetica"
 FONT_SIZE = "18"
 EDGE_FONT_SIZE = "15"
+TITLE_FONT_SIZE = "22"
+#: Every font size the DOT uses (a viewer that restyles SVG text can restore them).
+FONT_SIZES = (TITLE_FONT_SIZE, FONT_SIZE, EDGE_FONT_SIZE)
 
 
 def shape_str(shape) -> str:
@@ -88,7 +91,8 @@ def _block_label(row: Row, highlight: bool) -> str:
     return (
         '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="4">'
         f'<TR><TD COLSPAN="4">{title}</TD></TR>'
-        f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))} · {_e(fmt_k(row.params))} params</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(fmt_k(row.params))} params</TD></TR>'
         f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
     )
@@ -128,43 +132,62 @@ def _segments(report: Report) -> list[tuple[str, list[Row]]]:
     return segs
 
 
-def overview_dot(report: Report, rankdir: str = "TB", edited: set[str] | frozenset = frozenset()) -> str:
-    """The whole network: input → stem → blocks (stage by stage, one row each) → head.
+def overview_dot(report: Report, rankdir: str = "TB", edited: set[str] | frozenset = frozenset(), wrap: int = 4) -> str:
+    """The whole network: input → stem → blocks → head, wrapped like text so it fits a
+    projector: the stem, each stage of blocks (with the pool after it) and the head each
+    take one row; the edge that ends a row comes back to the start of the next one.
 
     Each block node shows its output shape, its parameters and, in the branch colours, the
     channels each branch adds to the concat. Edges carry the tensor shape. ``edited``
     names blocks to mark with ✎ (they differ from the preset)."""
     spec = report.spec
     g = _graph("overview", rankdir)
-    g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize="22")
-    g.node("input", _plain(f"input\n{shape_str(spec.input_shape)}"), shape="box", style="filled", fillcolor="#FFFFFF")
-    prev, prev_shape = "input", tuple(spec.input_shape)
-    for seg_i, (kind, rows) in enumerate(_segments(report)):
-        with g.subgraph(name=f"rank_{seg_i}") as sub:
+    g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE, newrank="true")
+
+    # (node id, label, attributes, shape of the tensor it outputs), row by row
+    rows: list[list[tuple[str, str, dict, tuple]]] = []
+    for seg_i, (kind, seg) in enumerate(_segments(report)):
+        if kind in ("stem", "head"):
+            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
+            continue
+        row = []
+        for r in seg:
+            if r.kind == "inception":
+                mark = r.name in edited
+                attrs = {"fillcolor": "#FFFFFF", "penwidth": "2.5" if mark else "1.4", "color": "#D55E00" if mark else "#555555"}
+                row.append((_node_id(r.name), _block_label(r, mark), attrs, r.output_shape))
+            else:
+                detail = f" {r.detail}" if r.detail else ""
+                attrs = {"shape": "box", "style": "filled", "fillcolor": "#EDEDED", "fontsize": EDGE_FONT_SIZE}
+                label = f"{r.name}{detail}\n→ {shape_str(r.output_shape)}"
+                row.append((_node_id(r.name), _plain(label), attrs, r.output_shape))
+        rows.extend(row[i : i + wrap] for i in range(0, len(row), wrap))
+    io_attrs = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF"}
+    rows[0].insert(0, ("input", _plain(f"input\n{shape_str(spec.input_shape)}"), io_attrs, tuple(spec.input_shape)))
+    rows[-1].append(("output", _plain(f"output\n{shape_str(report.output_shape)}"), io_attrs, report.output_shape))
+    if len(rows) > 1 and len(rows[0]) == 1:  # a lone input row: put it beside the stem
+        rows[1:2] = [rows[0] + rows[1]]
+        rows.pop(0)
+
+    prev = None
+    for i, row in enumerate(rows):
+        with g.subgraph(name=f"row_{i}") as sub:
             sub.attr(rank="same")
-            if kind in ("stem", "head"):
-                nid = f"{kind}_{seg_i}"
-                sub.node(nid, _group_label(kind, rows), fillcolor="#EDEDED")
-                g.edge(prev, nid, _plain(shape_str(prev_shape)))
-                prev, prev_shape = nid, rows[-1].output_shape
-                continue
-            for r in rows:
-                nid = _node_id(r.name)
-                if r.kind == "inception":
-                    sub.node(nid, _block_label(r, r.name in edited), fillcolor="#FFFFFF", penwidth="2.5" if r.name in edited else "1.4", color="#D55E00" if r.name in edited else "#555555")
-                else:
-                    detail = f" {r.detail}" if r.detail else ""
-                    sub.node(nid, _plain(f"{r.name}{detail}"), shape="box", style="filled", fillcolor="#EDEDED", fontsize=EDGE_FONT_SIZE)
-                g.edge(prev, nid, _plain(shape_str(prev_shape)))
-                prev, prev_shape = nid, r.output_shape
-    g.node("output", _plain(f"output\n{shape_str(report.output_shape)}"), shape="box", style="filled", fillcolor="#FFFFFF")
-    g.edge(prev, "output", _plain(shape_str(prev_shape)))
+            for nid, label, attrs, _ in row:
+                sub.node(nid, label, **attrs)
+        for j, (nid, _, _, _) in enumerate(row):
+            if prev is not None:
+                wraps = j == 0
+                g.edge(prev[0], nid, **({"constraint": "false"} if wraps else {}))
+            prev = row[j]
+        if i:
+            g.edge(rows[i - 1][0][0], row[0][0], style="invis", weight="10")
     for r in report.rows:
         if r.aux:
             head = next(a for a in spec.aux_heads if a.name == r.name)
             nid = _node_id(r.name)
             g.node(nid, _group_label(f"{r.name} (auxiliary, training only)", list(r.parts)), fillcolor="#FFF8E0", style="rounded,filled,dashed")
-            g.edge(_node_id(head.after), nid, _plain(shape_str(r.input_shape)), style="dashed")
+            g.edge(_node_id(head.after), nid, style="dashed")
     return g.source
 
 
@@ -177,7 +200,7 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
     g = _graph("block", rankdir)
     g.attr(ordering="out")  # branches left to right in concat order: 1x1, 3x3, 5x5, pool
     in_shape = shape_str(row.input_shape)
-    g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize="22")
+    g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE)
     g.node("input", _plain(f"input\n{in_shape}"), style="filled", fillcolor="#FFFFFF")
     concat = "concat"
     detail = " + ".join(str(row.branches[k].channels) for k in BRANCH_KEYS)

@@ -51,7 +51,7 @@ def test_overview_shows_every_block_with_shape_and_params():
     src = graph.overview_dot(report)
     for row in report.blocks:
         assert f"<B>{row.name}</B>" in src
-        assert f"{graph.shape_str(row.output_shape)} · {counter.fmt_k(row.params)} params" in src
+        assert f'<TD COLSPAN="4">{graph.shape_str(row.output_shape)}</TD></TR><TR><TD COLSPAN="4">{counter.fmt_k(row.params)} params' in src
     # the title carries the exact totals
     assert "6,998,552 params" in src and "1,582,671,872 MACs" in src
     # each block's strip shows each branch's channels in the branch colour: 3a = 64 128 32 32

@@ -1,0 +1,117 @@
+"""One real browser: `streamlit run app.py` headless on a free loopback port, opened in
+Debian's Chromium through playwright-python (never a downloaded browser).
+
+    pytest -m browser tests/test_browser.py
+
+Set SCREENSHOT_TO=docs/screenshot.png to also write the README's screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_S = 120
+RENDER_MS = 120_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"streamlit did not answer within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = tmp_path / "streamlit.log"
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+def test_app_renders_graph_chart_and_total(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(server + "/?preset=googlenet", wait_until="domcontentloaded")
+            # the headline total, exact with separators
+            page.get_by_text("6,998,552", exact=True).first.wait_for(timeout=RENDER_MS)
+            # the Graph tab: an <svg> drawn inside the graphviz chart element
+            page.get_by_role("tab", name="Graph").click()
+            svg = page.locator('[data-testid="stGraphVizChart"] svg').first
+            svg.wait_for(state="visible", timeout=RENDER_MS)
+            assert "inception_3a" in svg.inner_html()
+            page.screenshot(path=str(tmp_path / "graph.png"), full_page=False)
+            # the Charts tab: a Plotly chart with its bars drawn
+            page.get_by_role("tab", name="Charts").click()
+            bars = page.locator('[data-testid="stPlotlyChart"] .main-svg .bars').first
+            bars.wait_for(state="attached", timeout=RENDER_MS)
+            assert page.locator('[data-testid="stPlotlyChart"]').first.is_visible()
+            assert page.get_by_text("6,998,552", exact=True).first.is_visible()
+            shot = tmp_path / "app.png"
+            page.get_by_role("tab", name="Graph").click()
+            svg.wait_for(state="visible", timeout=RENDER_MS)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(shot), full_page=False)
+            assert shot.stat().st_size > 10_000
+            target = os.environ.get("SCREENSHOT_TO")
+            if target:
+                shutil.copy(shot, ROOT / target)
+        finally:
+            browser.close()

@@ -1,0 +1,486 @@
+"""Load, endurance and thread-safety runs for Inception Explorer (issue 6), on loopback only.
+
+    .venv/bin/python scripts/loadtest.py           # short form (CI): 4 sessions, 20 edits
+    .venv/bin/python scripts/loadtest.py --full    # 30 sessions, 200 edits (several minutes)
+    .venv/bin/python scripts/loadtest.py --sessions 10 --edits 50 --json out.json
+
+Three parts, each bounded in count and time (the script always stops by itself):
+
+1. **Sessions**: starts a real ``streamlit run app.py`` on a free port of 127.0.0.1 (never
+   another address) and drives N concurrent sessions, one headless Chromium with N browser
+   contexts (Debian's ``/usr/bin/chromium`` through playwright-python; no browser is ever
+   downloaded). Each session loads the default page and waits for the paper's total
+   (6,998,552 parameters), edits one width of the block in focus to a value of its own and
+   waits for the total the counter gives for *that* session's spec (so a session that saw
+   another session's state fails), then, when the app offers predictions, uploads a sample
+   image and waits for the top-5. Latency per step (p50/p95) and the server's peak RSS
+   (psutil, the server's whole process tree, sampled every 0.2 s) are reported.
+2. **Endurance**: one session's worth of width edits with a build after each, in-process
+   through the app's cached builder ``app.build_model`` (``st.cache_resource`` with
+   ``MODEL_CACHE_ENTRIES``). Reports RSS over the run and how many built models are alive
+   (weak references): at most the cache limit.
+3. **Thread-safety**: threads call ``app.build_model`` for the same spec at once (one model
+   must come back, built once) and run forward passes of that shared model on different
+   inputs; every output must equal the single-threaded output for the same input.
+
+Exit status 0 when every check passes, 1 otherwise; ``--json`` writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # bare-mode cache warnings
+
+import psutil  # noqa: E402
+
+from inception_viz.counter import analyze, fmt_int  # noqa: E402
+from inception_viz.presets import preset  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only, by design: the load test never listens elsewhere
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+EDIT_BLOCK, EDIT_WIDTH = "inception_3a", "3x3"  # the default block in focus and its 3x3 width
+SHORT = dict(sessions=4, edits=20, threads=4, inputs=3)
+FULL = dict(sessions=30, edits=200, threads=8, inputs=5)
+
+
+def edited_total(value: int) -> int:
+    """The total the counter gives after setting inception_3a's 3x3 width to ``value``."""
+    return analyze(preset("googlenet").with_block(EDIT_BLOCK, **{EDIT_WIDTH: value})).total_params
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    v = sorted(values)
+
+    def pct(p: float) -> float:  # nearest rank: the ceil(p% * n)-th smallest value
+        return v[min(len(v), max(1, math.ceil(p / 100 * len(v)))) - 1]
+
+    return {"n": len(v), "p50_s": round(statistics.median(v), 3), "p95_s": round(pct(95), 3), "max_s": round(v[-1], 3)}
+
+
+# ---------------------------------------------------------------------------------------
+# the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of a process and its children, sampled every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self.samples = 0
+        self._halt = threading.Event()
+
+    def rss(self) -> int:
+        total = 0
+        try:
+            procs = [self.proc, *self.proc.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak = max(self.peak, self.rss())
+            self.samples += 1
+            self._halt.wait(self.interval)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join(timeout=5)
+        return self.peak
+
+
+class StreamlitServer:
+    """``streamlit run app.py`` on ``127.0.0.1:<free port>``; stopped (by its own process
+    group id) on exit, whatever happens."""
+
+    def __init__(self, app: Path = ROOT / "app.py", startup_timeout: float = 90.0, env: dict | None = None):
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}/"
+        self.startup_timeout = startup_timeout
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.sampler: RssSampler | None = None
+        self.log_path = None
+
+    def __enter__(self) -> "StreamlitServer":
+        import tempfile
+
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False)
+        self.log_path = self.log.name
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", str(self.app),
+            "--server.address", HOST,
+            "--server.port", str(self.port),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True)
+        self.sampler = RssSampler(self.proc.pid)
+        self.sampler.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with status {self.proc.returncode}; log: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"streamlit did not answer on {self.url} within {self.startup_timeout:.0f} s")
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def __exit__(self, *exc) -> None:
+        self.peak_rss = self.sampler.stop() if self.sampler else 0
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group this object started
+                self.proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------------------
+# 1. concurrent browser sessions
+
+
+@dataclass
+class SessionResult:
+    index: int
+    ok: bool = False
+    error: str = ""
+    steps: dict = field(default_factory=dict)  # step name -> seconds
+
+
+def _has_predictions(app_source: str) -> bool:
+    """Whether the app offers predictions on an uploaded image yet (issue 4 lands it)."""
+    return "not available yet" not in app_source and "file_uploader" in app_source.split("def predictions_ui", 1)[-1]
+
+
+async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, image: Path | None) -> SessionResult:
+    from playwright.async_api import expect
+
+    res = SessionResult(i)
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await ctx.new_page()
+    step = "load"
+    try:
+        metric = page.locator('[data-testid="stMetricValue"]').first
+        t = time.monotonic()
+        await page.goto(url, timeout=step_timeout_ms)
+        await expect(metric).to_have_text("6,998,552", timeout=step_timeout_ms)
+        res.steps["load"] = time.monotonic() - t
+
+        step = "edit"
+        box = page.get_by_label(EDIT_WIDTH, exact=True)
+        t = time.monotonic()
+        await box.fill(str(value), timeout=step_timeout_ms)
+        await box.press("Enter", timeout=step_timeout_ms)
+        # this session's own total: another session's edit would show another number
+        await expect(metric).to_have_text(fmt_int(edited_total(value)), timeout=step_timeout_ms)
+        res.steps["edit"] = time.monotonic() - t
+
+        if image is not None:
+            step = "predict"
+            t = time.monotonic()
+            await page.get_by_role("tab", name="Predictions & feature maps").click(timeout=step_timeout_ms)
+            await page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(image))
+            await expect(page.get_by_text("top-5", exact=False).first).to_be_visible(timeout=step_timeout_ms)
+            res.steps["predict"] = time.monotonic() - t
+
+        step = "check"
+        if await page.locator('[data-testid="stException"]').count():
+            raise RuntimeError("the page shows an exception: " + (await page.locator('[data-testid="stException"]').first.inner_text())[:200])
+        if f"{EDIT_BLOCK}=" not in page.url:
+            raise RuntimeError(f"the URL does not carry the edit: {page.url}")
+        res.ok = True
+    except Exception as exc:  # recorded, not raised: one failing session must not hide the others
+        res.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    finally:
+        await ctx.close()
+    return res
+
+
+async def _run_sessions(url: str, n: int, step_timeout_s: float, total_timeout_s: float, image: Path | None) -> list[SessionResult]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            # every session edits to its own width: 129, 130, ... (the paper has 128)
+            tasks = [_session(browser, url, i, 129 + i, int(step_timeout_s * 1000), image) for i in range(n)]
+            return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
+        finally:
+            await browser.close()
+
+
+def run_sessions(n: int, step_timeout_s: float = 180.0, total_timeout_s: float = 900.0, predict: bool | None = None) -> dict:
+    """Part 1. Returns a dict with per-session results, per-step percentiles, peak RSS."""
+    if predict is None:
+        predict = _has_predictions((ROOT / "app.py").read_text())
+    image = None
+    if predict:
+        from inception_viz.images import sample_path
+
+        image = sample_path("cat")
+    t0 = time.monotonic()
+    with StreamlitServer() as server:
+        idle_rss = server.sampler.rss()
+        results = asyncio.run(_run_sessions(server.url, n, step_timeout_s, total_timeout_s, image))
+        log = server.log_tail()
+    steps = sorted({k for r in results for k in r.steps})
+    return {
+        "sessions": n,
+        "ok": sum(r.ok for r in results),
+        "errors": [r.error for r in results if not r.ok],
+        "latency": {s: percentiles([r.steps[s] for r in results if s in r.steps]) for s in steps},
+        "predict_step": bool(predict),
+        "server_idle_rss_mb": round(idle_rss / 1e6, 1),
+        "server_peak_rss_mb": round(server.peak_rss / 1e6, 1),
+        "wall_s": round(time.monotonic() - t0, 1),
+        "server_log_tail": "" if all(r.ok for r in results) else log,
+        "results": [asdict(r) for r in results],
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# 2 and 3: in-process, through the app's cached builder
+
+
+def load_app():
+    """``app.py`` as a module (its ``main()`` only runs under ``streamlit run``)."""
+    spec = importlib.util.spec_from_file_location("inception_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["inception_app"] = module
+    spec.loader.exec_module(module)
+    import streamlit.logger
+
+    streamlit.logger.set_log_level("error")  # "no runtime / missing ScriptRunContext" in bare mode
+    return module
+
+
+def _build(app, spec):
+    from inception_viz.config import dumps_config
+
+    return app.build_model(dumps_config(spec), "/CPU:0", spec)
+
+
+def endurance(edits: int, time_limit_s: float = 1800.0) -> dict:
+    """Part 2: ``edits`` width edits of one block, a build after each (every edit a new
+    spec, so every build misses the cache: the worst case for memory)."""
+    app = load_app()
+    app.build_model.clear()
+    limit = app.MODEL_CACHE_ENTRIES
+    proc = psutil.Process()
+    base = preset("googlenet")
+    refs: list[weakref.ref] = []
+    rss: list[int] = []
+    max_alive = 0
+    errors: list[str] = []
+    t0 = time.monotonic()
+    for i in range(edits):
+        if time.monotonic() - t0 > time_limit_s:
+            errors.append(f"stopped after {i} edits: over the {time_limit_s:.0f} s limit")
+            break
+        value = 64 + (i % 400)  # 64..463: every edit a new width, so a new cache key
+        spec = base.with_block(EDIT_BLOCK, **{EDIT_WIDTH: value})
+        try:
+            model = _build(app, spec)
+            if model.count_params() != analyze(spec).total_params:
+                errors.append(f"edit {i}: count_params {model.count_params()} != counter {analyze(spec).total_params}")
+            refs.append(weakref.ref(model))
+            del model
+        except Exception as exc:
+            errors.append(f"edit {i}: {type(exc).__name__}: {exc}")
+        gc.collect()
+        alive = sum(r() is not None for r in refs)
+        max_alive = max(max_alive, alive)
+        rss.append(proc.memory_info().rss)
+    warm = min(len(rss) - 1, max(limit + 2, len(rss) // 10)) if rss else 0
+    result = {
+        "edits": len(rss),
+        "errors": errors,
+        "cache_limit": limit,
+        "max_models_alive": max_alive,
+        "rss_first_mb": round(rss[0] / 1e6, 1) if rss else None,
+        "rss_after_warmup_mb": round(rss[warm] / 1e6, 1) if rss else None,
+        "rss_peak_mb": round(max(rss) / 1e6, 1) if rss else None,
+        "rss_last_mb": round(rss[-1] / 1e6, 1) if rss else None,
+        "rss_growth_after_warmup_mb": round((rss[-1] - rss[warm]) / 1e6, 1) if rss else None,
+        "rss_growth_per_edit_after_warmup_kb": round((rss[-1] - rss[warm]) / 1e3 / max(1, len(rss) - 1 - warm), 1) if rss else None,
+        "wall_s": round(time.monotonic() - t0, 1),
+    }
+    app.build_model.clear()
+    gc.collect()
+    return result
+
+
+def thread_safety(threads: int, inputs_per_thread: int, seed: int = 0) -> dict:
+    """Part 3: a model shared through the cache gives every thread the result a
+    single-threaded run gives for the same input."""
+    import numpy as np
+
+    app = load_app()
+    app.build_model.clear()
+    spec = preset("googlenet").with_block(EDIT_BLOCK, **{EDIT_WIDTH: 127})  # not the paper's 128: a fresh key
+    # (a) concurrent cache misses for the same spec: one build, one object for everyone
+    with ThreadPoolExecutor(threads) as pool:
+        models = list(pool.map(lambda _: _build(app, spec), range(threads)))
+    distinct_models = len({id(m) for m in models})
+    model = models[0]
+    del models
+
+    rng = np.random.default_rng(seed)
+    h, w, c = spec.input_shape
+    xs = [rng.normal(0, 50, (1, h, w, c)).astype("float32") for _ in range(threads * inputs_per_thread)]
+
+    def forward(x):
+        return np.asarray(_build(app, spec)(x, training=False))  # through the cache, as a session would
+
+    reference = [np.asarray(model(x, training=False)) for x in xs]  # single-threaded
+    with ThreadPoolExecutor(threads) as pool:
+        concurrent = list(pool.map(forward, xs))
+    diffs = [float(np.max(np.abs(a - b))) for a, b in zip(reference, concurrent)]
+    top1 = [int(np.argmax(a)) for a in reference]
+    # inputs differ, so outputs must differ too (a shared-state bug could hand every thread the same output)
+    distinct_outputs = len({a.tobytes() for a in reference})
+    app.build_model.clear()
+    gc.collect()
+    return {
+        "threads": threads,
+        "forward_passes": len(xs),
+        "distinct_models_from_concurrent_builds": distinct_models,
+        "max_abs_diff_vs_single_thread": max(diffs),
+        "same_top1": top1 == [int(np.argmax(b)) for b in concurrent],
+        "distinct_outputs": distinct_outputs,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def check(report: dict) -> list[str]:
+    """Every failed check, as a line."""
+    problems = []
+    s = report.get("sessions")
+    if s is not None:
+        if s["ok"] != s["sessions"]:
+            problems.append(f"sessions: {s['sessions'] - s['ok']} of {s['sessions']} failed: {s['errors'][:3]}")
+    e = report.get("endurance")
+    if e is not None:
+        if e["errors"]:
+            problems.append(f"endurance: {e['errors'][:3]}")
+        if e["max_models_alive"] > e["cache_limit"]:
+            problems.append(f"endurance: {e['max_models_alive']} models alive, cache limit {e['cache_limit']}")
+    t = report.get("threads")
+    if t is not None:
+        if t["distinct_models_from_concurrent_builds"] != 1:
+            problems.append(f"threads: {t['distinct_models_from_concurrent_builds']} models built for one spec")
+        if t["max_abs_diff_vs_single_thread"] > 1e-5 or not t["same_top1"]:
+            problems.append(f"threads: outputs differ from the single-threaded run by {t['max_abs_diff_vs_single_thread']}")
+        if t["distinct_outputs"] != t["forward_passes"]:
+            problems.append("threads: different inputs gave identical outputs")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--full", action="store_true", help=f"the full run: {FULL['sessions']} sessions, {FULL['edits']} edits")
+    ap.add_argument("--sessions", type=int, help="concurrent browser sessions (0 skips part 1)")
+    ap.add_argument("--edits", type=int, help="endurance edits with a build after each (0 skips part 2)")
+    ap.add_argument("--threads", type=int, help="threads sharing one cached model (0 skips part 3)")
+    ap.add_argument("--json", metavar="PATH", help="write the figures here")
+    args = ap.parse_args(argv)
+    plan = dict(FULL if args.full else SHORT)
+    for k in ("sessions", "edits", "threads"):
+        if getattr(args, k) is not None:
+            plan[k] = max(0, getattr(args, k))
+
+    report: dict = {"plan": plan, "machine": {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 1e9, 1)}}
+    if plan["sessions"]:
+        print(f"[1/3] {plan['sessions']} concurrent sessions on a local streamlit server…", flush=True)
+        report["sessions"] = run_sessions(plan["sessions"])
+        print(json.dumps({k: v for k, v in report["sessions"].items() if k not in ("results", "server_log_tail")}, indent=2), flush=True)
+    if plan["edits"]:
+        print(f"[2/3] endurance: {plan['edits']} width edits, a build after each…", flush=True)
+        report["endurance"] = endurance(plan["edits"])
+        print(json.dumps(report["endurance"], indent=2), flush=True)
+    if plan["threads"]:
+        print(f"[3/3] thread-safety: {plan['threads']} threads sharing one cached model…", flush=True)
+        report["threads"] = thread_safety(plan["threads"], plan["inputs"])
+        print(json.dumps(report["threads"], indent=2), flush=True)
+    problems = check(report)
+    report["problems"] = problems
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print("PASS" if not problems else "FAIL:\n  " + "\n  ".join(problems), flush=True)
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The load, endurance and thread-safety runs of ``scripts/loadtest.py`` in their short form
+(issue 6). The full run (30 sessions, 200 edits) is ``python scripts/loadtest.py --full``;
+its figures are in README "Reliability".
+
+Nothing here asserts a time: latencies are reported by the script, never tested.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("loadtest", ROOT / "scripts" / "loadtest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["loadtest"] = module  # dataclasses look their module up while executing it
+    spec.loader.exec_module(module)
+    return module
+
+
+loadtest = _load_script()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not Path(loadtest.CHROMIUM).exists():
+        pytest.skip(f"{loadtest.CHROMIUM} is not installed (.ci/run installs Debian's chromium)")
+    pytest.importorskip("playwright")
+    return loadtest.CHROMIUM
+
+
+def test_server_listens_on_loopback_only():
+    """The script's server binds 127.0.0.1 and nothing else."""
+    assert loadtest.HOST == "127.0.0.1"
+    with loadtest.StreamlitServer() as server:
+        import psutil
+
+        procs = [psutil.Process(server.proc.pid), *psutil.Process(server.proc.pid).children(recursive=True)]
+        addrs = {c.laddr.ip for p in procs for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+        assert addrs == {"127.0.0.1"}, addrs
+        assert server.url.startswith("http://127.0.0.1:")
+    assert server.proc.poll() is not None  # stopped by the context manager
+    assert server.peak_rss > 0
+
+
+def test_concurrent_sessions_each_see_their_own_edit(chromium):
+    """4 concurrent sessions: each loads the page (6,998,552 params), sets inception_3a's
+    3x3 to its own width (129, 130, 131, 132) and must then show the counter's total for
+    its own width (see the next test): a session showing another session's state fails."""
+    r = loadtest.run_sessions(4, step_timeout_s=150, total_timeout_s=400)
+    assert r["ok"] == 4, (r["errors"], r["server_log_tail"])
+    for res in r["results"]:
+        assert {"load", "edit"} <= set(res["steps"]), res
+    assert r["server_peak_rss_mb"] > 0
+
+
+def test_edited_total_is_the_counter_arithmetic():
+    """The number the sessions wait for, derived by hand for 3x3 = 129 (paper: 128):
+    inception_3a_3x3 gains 3*3*96 weights + 1 bias = 865; inception_3a's output grows
+    from 256 to 257 maps, so each 1x1 conv reading it in inception_3b gains one input
+    channel: 1x1 (128) + 3x3_reduce (128) + 5x5_reduce (32) + pool_proj (64) = 352 weights.
+    Total 6,998,552 + 865 + 352 = 6,999,769."""
+    assert loadtest.edited_total(129) == 6_998_552 + 865 + 352 == 6_999_769
+
+
+def test_endurance_memory_bounded_by_the_cache():
+    """20 width edits, a build after each, through the app's cached builder: no error,
+    every count_params equals the counter, and never more models alive than the cache
+    holds (and exactly that many once it has filled, so the cache is really used)."""
+    e = loadtest.endurance(20)
+    assert e["errors"] == []
+    assert e["edits"] == 20
+    assert e["max_models_alive"] == e["cache_limit"], e
+
+
+def test_threads_sharing_a_cached_model_get_single_threaded_results():
+    t = loadtest.thread_safety(threads=4, inputs_per_thread=3)
+    assert t["distinct_models_from_concurrent_builds"] == 1
+    assert t["max_abs_diff_vs_single_thread"] <= 1e-5
+    assert t["same_top1"]
+    assert t["distinct_outputs"] == t["forward_passes"] == 12
+
+
+def test_checker_reports_each_kind_of_failure():
+    """The script's pass/fail logic, on made-up reports (so a broken checker cannot make
+    every run pass)."""
+    good = {
+        "sessions": {"sessions": 3, "ok": 3, "errors": []},
+        "endurance": {"errors": [], "max_models_alive": 2, "cache_limit": 2},
+        "threads": {"distinct_models_from_concurrent_builds": 1, "max_abs_diff_vs_single_thread": 0.0,
+                    "same_top1": True, "distinct_outputs": 4, "forward_passes": 4},
+    }
+    assert loadtest.check(good) == []
+    bad = {
+        "sessions": {"sessions": 3, "ok": 2, "errors": ["edit: timeout"]},
+        "endurance": {"errors": [], "max_models_alive": 5, "cache_limit": 2},
+        "threads": {"distinct_models_from_concurrent_builds": 2, "max_abs_diff_vs_single_thread": 0.5,
+                    "same_top1": False, "distinct_outputs": 1, "forward_passes": 4},
+    }
+    problems = loadtest.check(bad)
+    assert len(problems) == 5, problems
+
+
+def test_percentiles_nearest_rank():
+    """p95 of 1..20 by nearest rank is the 19th value; the median of 1..20 is 10.5."""
+    p = loadtest.percentiles([float(v) for v in range(20, 0, -1)])
+    assert p == {"n": 20, "p50_s": 10.5, "p95_s": 19.0, "max_s": 20.0}

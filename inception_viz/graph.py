@@ -198,38 +198,47 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
     if row.kind != "inception":
         raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
     g = _graph("block", rankdir)
-    g.attr(ordering="out")  # branches left to right in concat order: 1x1, 3x3, 5x5, pool
+    g.attr(ordering="out", newrank="true")
     in_shape = shape_str(row.input_shape)
     g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE)
     g.node("input", _plain(f"input\n{in_shape}"), style="filled", fillcolor="#FFFFFF")
     concat = "concat"
     detail = " + ".join(str(row.branches[k].channels) for k in BRANCH_KEYS)
     g.node(concat, _plain(f"concat {name}\n{detail} = {row.output_shape[2]} maps"), style="filled", fillcolor="#FFFFFF", penwidth="2")
+    heads = []  # one header node per branch, in concat order
     for key in BRANCH_KEYS:
         br = row.branches[key]
         color, fill = BRANCH_COLORS[key], BRANCH_FILLS[key]
-        with g.subgraph(name=f"cluster_{key}") as c:
-            c.attr(label=_plain(f"{BRANCH_LABELS[key]} branch: {fmt_int(br.params)} params"), color=color, penwidth="2.5", style="rounded", fontcolor=color, fontsize=EDGE_FONT_SIZE)
-            if br.dropped:
-                nid = f"{key}_dropped"
-                c.node(nid, _plain(f"{key} branch dropped\n(width 0)"), style="dashed", fillcolor="white", color="#999999", fontcolor="#777777")
-                g.edge("input", nid, style="dashed", color="#BBBBBB", arrowhead="none")
-                continue
-            prev, prev_shape = "input", row.input_shape
-            for part in br.parts:
-                nid = _node_id(part.name)
-                if part.kind == "conv":
-                    kernel = part.detail.split("/")[0]
-                    what = "reduce" if part.name.endswith("_reduce") else ("proj" if part.name.endswith("_proj") else "conv")
-                    label = f"{kernel} {what}, {part.output_shape[2]} filters\n{part.name}\n{fmt_int(part.params)} params"
-                else:
-                    label = f"3x3/1 max pool\n{part.name}"
-                c.node(nid, _plain(label), fillcolor=fill, color=color)
-                # the input's shape is on the input node; other edges carry their tensor's shape
-                g.edge(prev, nid, None if prev == "input" else _plain(shape_str(prev_shape)), color=color)
-                prev, prev_shape = nid, part.output_shape
-            note = "" if br.parts[-1].kind == "conv" else " (unprojected)"
-            g.edge(prev, concat, _plain(shape_str(prev_shape) + note), color=color, penwidth="2.5")
+        head = f"branch_{key.replace('x', 'x_')}"
+        heads.append(head)
+        if br.dropped:
+            g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\ndropped (width 0)"), style="rounded,dashed", fillcolor="white", color=color, fontcolor="#777777")
+            g.edge("input", head, style="dashed", color="#BBBBBB", arrowhead="none")
+            continue
+        g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\n{fmt_int(br.params)} params"), style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
+        g.edge("input", head, color=color)
+        prev, prev_shape = head, row.input_shape
+        for part in br.parts:
+            nid = _node_id(part.name)
+            if part.kind == "conv":
+                kernel = part.detail.split("/")[0]
+                what = "reduce" if part.name.endswith("_reduce") else ("proj" if part.name.endswith("_proj") else "conv")
+                label = f"{kernel} {what}, {part.output_shape[2]} filters\n{part.name}\n{fmt_int(part.params)} params"
+            else:
+                label = f"3x3/1 max pool\n{part.name}"
+            g.node(nid, _plain(label), fillcolor=fill, color=color)
+            # the block input's shape is on the input node; later edges carry their tensor's shape
+            g.edge(prev, nid, None if prev == head else _plain(shape_str(prev_shape)), color=color)
+            prev, prev_shape = nid, part.output_shape
+        note = "" if br.parts[-1].kind == "conv" else " (unprojected)"
+        g.edge(prev, concat, _plain(shape_str(prev_shape) + note), color=color, penwidth="2.5")
+    # branches left to right in concat order (1x1, 3x3, 5x5, pool), whichever renderer draws it
+    with g.subgraph(name="branch_heads") as sub:
+        sub.attr(rank="same")
+        for head in heads:
+            sub.node(head)
+    for a, b in zip(heads, heads[1:]):
+        g.edge(a, b, style="invis")
     g.node("output", _plain(f"output\n{shape_str(row.output_shape)}"), style="filled", fillcolor="#FFFFFF")
     g.edge(concat, "output")
     return g.source

@@ -88,7 +88,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page = browser.new_page(viewport={"width": 1600, "height": 1250})
             page.goto(server + "/?preset=googlenet", wait_until="domcontentloaded")
             # the headline total, exact with separators
             page.get_by_text("6,998,552", exact=True).first.wait_for(timeout=RENDER_MS)
@@ -104,10 +104,17 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             bars.wait_for(state="attached", timeout=RENDER_MS)
             assert page.locator('[data-testid="stPlotlyChart"]').first.is_visible()
             assert page.get_by_text("6,998,552", exact=True).first.is_visible()
-            shot = tmp_path / "app.png"
+
+            # a shared address restores an edited model: 3a's 3x3 = 256 gives
+            # 6,998,552 + 110,720 + 45,056 = 7,154,328 (see test_app.py for the arithmetic)
+            page.goto(server + "/?preset=googlenet&inception_3a=64-96-256-16-32-32", wait_until="domcontentloaded")
+            page.get_by_text("7,154,328", exact=True).first.wait_for(timeout=RENDER_MS)
             page.get_by_role("tab", name="Graph").click()
-            svg.wait_for(state="visible", timeout=RENDER_MS)
-            page.wait_for_timeout(500)
+            page.get_by_text("Block detail: inception_3a").click()
+            detail = page.locator('[data-testid="stGraphVizChart"] svg', has_text="3x3 conv, 256 filters").first
+            detail.wait_for(state="visible", timeout=RENDER_MS)
+            page.wait_for_timeout(1000)
+            shot = tmp_path / "app.png"
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 10_000
             target = os.environ.get("SCREENSHOT_TO")

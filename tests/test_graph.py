@@ -85,16 +85,23 @@ def test_block_detail_has_kernel_filters_and_shapes():
         assert edge in src, edge
     # concat: 64 + 128 + 32 + 32 = 256
     assert "64 + 128 + 32 + 32 = 256 maps" in src
-    for key, color in graph.BRANCH_COLORS.items():
-        assert f"cluster_{key}" in src and color in src
+    # one header per branch in its colour, in concat order left to right
+    heads = ["branch_1x_1", "branch_3x_3", "branch_5x_5", "branch_pool_proj"]
+    for head, (key, color) in zip(heads, graph.BRANCH_COLORS.items()):
+        assert f'{head} [label="{graph.BRANCH_LABELS[key]} branch' in src and f'fillcolor="{color}"' in src
+    assert "\t\t" + "\n\t\t".join(heads) + "\n" in src  # the rank=same subgraph
+    for a, b in zip(heads, heads[1:]):
+        assert f"{a} -> {b} [style=invis]" in src
+    # branch totals: 3x3 = 18,528 + 110,720 = 129,248
+    assert "3x3 conv branch\n129,248 params" in src
 
 
 def test_block_detail_naive_and_dropped_branches():
     spec = presets.preset("googlenet").with_block("inception_3a", **{"1x1": 0, "3x3_reduce": 0, "pool_proj": 0})
     src = graph.block_dot(counter.analyze(spec), "inception_3a")
-    assert "1x1 branch dropped" in src
+    assert "1x1 conv branch\ndropped (width 0)" in src
     assert "n_inception_3a_3x3_reduce" not in src  # the 3x3 reads the input directly
-    assert "input -> n_inception_3a_3x3" in src
+    assert "branch_3x_3 -> n_inception_3a_3x3" in src
     # unprojected pool: its 192 input channels go to the concat; 0 + 128 + 32 + 192 = 352
     assert "28x28x192 (unprojected)" in src and "0 + 128 + 32 + 192 = 352 maps" in src
     with pytest.raises(ValueError, match="not an Inception block"):

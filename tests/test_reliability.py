@@ -10,6 +10,7 @@ allowed are a valid spec or a one-line ``SpecError``.
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import string
 import struct
@@ -590,3 +591,234 @@ def test_hypothesis_corrupted_images(fmt, flips, cut):
         assert "\n" not in str(exc)
         return
     assert rgb.ndim == 3 and rgb.shape[2] == 3 and max(rgb.shape[:2]) <= images.MAX_SIDE
+
+
+# ---------------------------------------------------------------------------------------
+# weights: ONNX files and this app's .keras / .weights.h5 files
+
+W = pytest.importorskip("inception_viz.weights")
+onnx = pytest.importorskip("onnx")
+from onnx import helper as onnx_helper, numpy_helper  # noqa: E402
+
+from inception_viz import onnx_zoo  # noqa: E402
+
+
+def initializers_only_onnx(arrays: dict) -> bytes:
+    """An ONNX model that holds only initializers (what the importer reads), built here
+    independently of the project's zoo builder."""
+    graph = onnx_helper.make_graph([], "weights", [], [], initializer=[numpy_helper.from_array(a, n) for n, a in arrays.items()])
+    return onnx_helper.make_model(graph).SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def zoo_arrays():
+    rng = np.random.default_rng(0)
+    return {n: rng.normal(0, 0.01, s).astype(np.float32) for n, s in onnx_zoo.expected_shapes(GOOGLENET).items()}
+
+
+@pytest.fixture(scope="module")
+def zoo_file(zoo_arrays):
+    return initializers_only_onnx(zoo_arrays)
+
+
+def test_a_fitting_onnx_file_is_read(zoo_file):
+    w = W.load_onnx(zoo_file, "fits.onnx")
+    assert w.trained and w.source == "onnx"
+    assert sorted(w.by_layer) == sorted(n for n, *_ in onnx_zoo.weighted_layers(GOOGLENET))
+
+
+@pytest.mark.parametrize("fraction", [0.001, 0.25, 0.5, 0.999])
+def test_truncated_onnx(zoo_file, fraction):
+    msg = one_line_error(W.load_onnx, zoo_file[: int(len(zoo_file) * fraction)], "cut.onnx")
+    assert any(w in msg for w in ("truncated", "missing", "expected shape", "no weights")), msg
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"", "is empty"),
+        (b"this is a text file, not an ONNX model\n" * 10, "cut.onnx"),
+        (b"PK\x03\x04" + bytes(200), "cut.onnx"),  # a zip (.keras) renamed .onnx
+        (png_header_only(10, 10), "cut.onnx"),
+    ],
+)
+def test_non_onnx_bytes(data, match):
+    one_line_error(W.load_onnx, data, "cut.onnx", match=match)
+
+
+def test_wrong_shape_names_the_initializer(zoo_arrays):
+    arrays = dict(zoo_arrays)
+    arrays["inception_4c/3x3_w_0"] = np.zeros((255, 128, 3, 3), np.float32)
+    one_line_error(W.load_onnx, initializers_only_onnx(arrays), match="inception_4c/3x3_w_0: expected shape (256, 128, 3, 3), got (255, 128, 3, 3)")
+    arrays = dict(zoo_arrays)
+    arrays["loss3/classifier_w_0"] = arrays["loss3/classifier_w_0"].T.copy()  # (1024, 1000) instead of (1000, 1024)
+    one_line_error(W.load_onnx, initializers_only_onnx(arrays), match="loss3/classifier_w_0: expected shape (1000, 1024)")
+
+
+def test_missing_or_non_float_initializer_names_it(zoo_arrays):
+    arrays = {k: v for k, v in zoo_arrays.items() if k != "inception_5b/pool_proj_b_0"}
+    one_line_error(W.load_onnx, initializers_only_onnx(arrays), match="inception_5b/pool_proj_b_0: missing")
+    arrays = dict(zoo_arrays)
+    arrays["conv1/7x7_s2_b_0"] = np.zeros(64, np.int64)  # right shape, not a float tensor
+    one_line_error(W.load_onnx, initializers_only_onnx(arrays), match="conv1/7x7_s2_b_0")
+
+
+def test_weights_file_kinds_and_paths(tmp_path):
+    one_line_error(W.load_weights_file, tmp_path / "model.pkl", match="must end in .onnx, .keras or .weights.h5")
+    one_line_error(W.load_weights_file, tmp_path / "missing.onnx", match="does not exist")
+    (tmp_path / "empty.keras").write_bytes(b"")
+    one_line_error(W.load_weights_file, tmp_path / "empty.keras", match="empty")
+    one_line_error(W.load_weights_file, b"not a zip", name="x.keras", match="not a .keras file")
+    one_line_error(W.load_weights_file, b"not hdf5", name="x.weights.h5", match="not an HDF5 weights file")
+
+
+def test_keras_files_are_loaded_with_safe_mode(monkeypatch, tmp_path):
+    """Every .keras load goes through keras.saving.load_model(..., safe_mode=True): a
+    Lambda layer (Python bytecode) is refused, and the call is recorded to check the flag."""
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((3,))
+    keras.Model(inp, keras.layers.Lambda(lambda x: x + 1, name="code")(inp)).save(tmp_path / "lambda.keras")
+    seen = []
+    real = keras.saving.load_model
+
+    def spy(*a, **k):
+        seen.append(k.get("safe_mode"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(keras.saving, "load_model", spy)
+    one_line_error(W.load_weights_file, tmp_path / "lambda.keras", match="could not be loaded as a Keras model")
+    assert seen == [True]
+
+
+def test_no_module_unpickles_or_loads_unsafely():
+    """Static guard over the package and the app: no pickle / marshal / dill / joblib /
+    torch.load, no allow_pickle=True, no eval/exec, and every Keras load_model call passes
+    safe_mode=True."""
+    import re
+
+    sources = {p: p.read_text() for p in [*sorted((ROOT / "inception_viz").glob("*.py")), ROOT / "app.py"] if p.exists()}
+    assert len(sources) > 10
+    banned = re.compile(r"\b(import pickle|from pickle|import marshal|import dill|import joblib|import cloudpickle|"
+                        r"torch\.load|allow_pickle\s*=\s*True|pickle\.loads?|[^.\w]eval\(|[^.\w]exec\()")
+    for path, text in sources.items():
+        for m in banned.finditer(text):
+            line = text[: m.start()].count("\n") + 1
+            pytest.fail(f"{path.name}:{line}: {m.group(0).strip()}")
+        for m in re.finditer(r"load_model\(([^)]*)\)", text):
+            if "def " in text[max(0, m.start() - 4): m.start()]:
+                continue
+            assert "safe_mode=True" in m.group(1), f"{path.name}: load_model without safe_mode=True: {m.group(0)}"
+
+
+@given(st.binary(max_size=400))
+def test_hypothesis_random_bytes_as_onnx(data):
+    try:
+        W.load_onnx(data, "fuzz.onnx")
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+    else:  # pragma: no cover - random bytes cannot hold 116 fitting initializers
+        pytest.fail("random bytes accepted as weights")
+
+
+_SMALL_ONNX = initializers_only_onnx({"conv1/7x7_s2_w_0": np.ones((64, 3, 7, 7), np.float32),
+                                      "conv1/7x7_s2_b_0": np.ones(64, np.float32)})
+
+
+@given(st.lists(st.tuples(st.integers(0, 100_000), st.integers(0, 255)), min_size=1, max_size=10), st.integers(0, 100_000))
+def test_hypothesis_corrupted_onnx(flips, cut):
+    """A valid ONNX file with bytes overwritten and the tail cut: always a one-line
+    SpecError (protobuf and numpy raise many kinds on corrupt data)."""
+    data = bytearray(_SMALL_ONNX)
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    data = bytes(data[: max(1, len(data) - cut % len(data))])
+    try:
+        W.load_onnx(data, "fuzz.onnx")
+    except SpecError as exc:
+        assert "\n" not in str(exc)
+    else:  # pragma: no cover
+        pytest.fail("a two-initializer file was accepted as googlenet weights")
+
+
+# ---------------------------------------------------------------------------------------
+# the CLI's image commands: bad images and weights are one line, exit 2, before TensorFlow
+
+
+@pytest.mark.parametrize(
+    "make, args, match",
+    [
+        (lambda d: d / "notes.png", ("predict", "{f}"), "does not exist"),
+        (lambda d: (d / "notes.png").write_text("not an image") and d / "notes.png", ("predict", "{f}"), "not a readable image"),
+        (lambda d: (d / "bomb.png").write_bytes(png_header_only(100_000, 100_000)) and d / "bomb.png", ("predict", "{f}"), "50,000,000 pixels"),
+        (lambda d: (d / "w.onnx").write_bytes(b"garbage") and d / "w.onnx", ("predict", "cat", "--weights", "{f}"), "w.onnx"),
+        (lambda d: d / "w.pkl", ("predict", "cat", "--weights", "{f}"), "must end in .onnx, .keras or .weights.h5"),
+        (lambda d: d / "x", ("predict", "cat", "--top", "0"), "--top must be at least 1"),
+        (lambda d: d / "x", ("activations", "cat", "--block", "inception_9z", "--out", "{d}"), "inception_9z"),
+    ],
+    ids=["missing", "text-as-png", "png-bomb", "garbage-onnx", "pickle", "top0", "bad-block"],
+)
+def test_cli_image_commands_bad_input(capsys, tmp_path, make, args, match):
+    if "predict" not in __import__("inception_viz.cli", fromlist=["x"]).build_parser().format_help():
+        pytest.skip("the predict command is not registered")
+    f = make(tmp_path)
+    cli_bad(capsys, *(a.format(f=f, d=tmp_path / "out") for a in args), match=match)
+
+
+# ---------------------------------------------------------------------------------------
+# DOT: names and user text never break the graph
+
+graph = pytest.importorskip("inception_viz.graph")
+HOSTILE = [
+    'a"b',
+    "x\"]; evil [label=\"pwned\"]; y [label=\"",
+    "<b>bold</b> & <i>",
+    "back\\slash\\n\\l\\N",
+    "line\nbreak",
+    "{record|field}",
+    "<<html>>",
+    "ünïcødé → ✓",
+    "}",
+]
+
+
+def renamed(spec, block: str, new: str):
+    import dataclasses
+
+    from inception_viz.spec import Inception
+
+    layers = tuple(dataclasses.replace(l, name=new) if isinstance(l, Inception) and l.name == block else l for l in spec.layers)
+    return dataclasses.replace(spec, layers=layers, name=new, aux_heads=())
+
+
+def _dot_parses(source: str) -> None:
+    import graphviz
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz dot is not installed")
+    graphviz.Source(source).pipe(format="svg")  # raises CalledProcessError on a syntax error
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_block_and_model_names_are_escaped(name):
+    spec = renamed(preset("block"), preset("block").block_names[0], name)
+    report = analyze(spec)
+    for source in (graph.overview_dot(report), graph.block_dot(report, name)):
+        _dot_parses(source)
+        assert "pwned\"]" not in source.replace('\\"', "")  # the injected attribute never becomes syntax
+
+
+@pytest.mark.xfail(strict=True, reason="graph._e (html.escape) passes ASCII control characters into HTML-like "
+                   "labels, which Graphviz's XML parser rejects; not reachable from the app or configs (block "
+                   "names come from presets), reported to graph.py's owner")
+def test_control_characters_in_a_name_give_valid_dot():
+    spec = renamed(preset("block"), preset("block").block_names[0], "unit\x1fsep")
+    _dot_parses(graph.overview_dot(analyze(spec)))
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))),
+               min_size=1, max_size=30))
+def test_hypothesis_any_block_name_gives_valid_dot(name):
+    spec = renamed(preset("block"), preset("block").block_names[0], name)
+    report = analyze(spec)
+    _dot_parses(graph.block_dot(report, name))
+    _dot_parses(graph.overview_dot(report))

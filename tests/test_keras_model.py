@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 keras = pytest.importorskip("keras")
@@ -161,7 +161,12 @@ def small_preset_specs(draw):
     return spec.with_options(input_shape=(side, draw(st.integers(side, side + 5)), draw(st.integers(1, 3))))
 
 
-@settings(max_examples=12)
+# Each example builds a Keras model, so shrinking a failure would take minutes: report the
+# first failing spec as found (hypothesis prints it).
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+@settings(max_examples=12, phases=NO_SHRINK)
 @given(small_preset_specs())
 def test_random_preset_specs_match_counter(spec):
     keras.backend.clear_session()
@@ -225,7 +230,7 @@ def random_chains(draw):
     )
 
 
-@settings(max_examples=20)
+@settings(max_examples=20, phases=NO_SHRINK)
 @given(random_chains())
 def test_random_chains_match_counter(spec):
     keras.backend.clear_session()

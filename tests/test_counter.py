@@ -523,3 +523,27 @@ def test_row_lookup_error():
     with pytest.raises(SpecError, match="no layer named"):
         analyze(googlenet()).row("nope")
     assert counter.analyze(googlenet()).row("inception_3a_3x3_reduce").params == 192 * 96 + 96
+
+
+def test_report_views():
+    r = analyze(preset("block"))
+    # the block's output 32x32x130 is the only row
+    assert r.total_activations == 32 * 32 * 130 == r.rows[0].activations
+    assert [b.name for b in r.blocks] == ["inception_3a"]
+    leaves = [l.name for l in r.leaf_rows()]
+    assert leaves == [
+        "inception_3a_1x1",
+        "inception_3a_3x3_reduce",
+        "inception_3a_3x3",
+        "inception_3a_5x5_reduce",
+        "inception_3a_5x5",
+        "inception_3a_pool",
+        "inception_3a_pool_proj",
+        "inception_3a",
+    ]
+    row = r.row("inception_3a")
+    assert row.detail == "40 + 10 + 30 + 50 = 130"
+    assert row.biases == 40 + 5 + 10 + 20 + 30 + 50
+    g = analyze(googlenet())
+    assert len(g.blocks) == 9
+    assert sum(1 for l in g.leaf_rows() if l.kind == "conv") == 3 + 9 * 6  # the 57 convs

@@ -177,30 +177,29 @@ def _on_form(block_name: str, key: str) -> None:
     accept(with_form(current_spec(), block_name, bool(st.session_state[key])))
 
 
-def _on_table(key: str, names: list[str]) -> None:
-    """Apply the data editor's edits (relative to the spec it was drawn from)."""
-    edits = st.session_state[key].get("edited_rows", {})
-    spec = current_spec()
-    try:
-        for pos, change in edits.items():
+def apply_table_edits(spec, edits: dict, names: list[str]):
+    """The spec after the data editor's ``edited_rows`` (``{row: {column: value}}``,
+    relative to the table drawn from ``spec``). A changed *naive* tick switches the
+    block's form first; then width cells apply. Raises :class:`SpecError`."""
+    for pos, change in edits.items():
+        try:
             name = names[int(pos)]
-            if "naive" in change and bool(change["naive"]) != spec.block(name).is_naive:
-                spec = with_form(spec, name, bool(change["naive"]))
-            widths = {}
-            for col, value in change.items():
-                if col not in WIDTH_KEYS:
-                    continue
-                if value is None or (isinstance(value, float) and value != value):
-                    raise SpecError(f"{name} {col} needs a number (0 drops or skips it)")
-                if float(value) != int(value):
-                    raise SpecError(f"{name} {col} must be a whole number; got {value}")
-                widths[col] = int(value)
-            if widths:
-                spec = spec.with_block(name, **widths)
-    except (SpecError, TypeError, ValueError) as exc:
-        st.session_state.error = str(exc)
-        return
-    accept(spec)
+        except (ValueError, IndexError):
+            raise SpecError(f"the block table has no row {pos!r}") from None
+        if "naive" in change and bool(change["naive"]) != spec.block(name).is_naive:
+            spec = with_form(spec, name, bool(change["naive"]))
+        widths = {}
+        for col, value in change.items():
+            if col not in WIDTH_KEYS:
+                continue
+            if value is None or (isinstance(value, float) and value != value):
+                raise SpecError(f"{name} {col} needs a number (0 drops or skips it)")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+                raise SpecError(f"{name} {col} must be a whole number; got {value!r}")
+            widths[col] = int(value)
+        if widths:
+            spec = spec.with_block(name, **widths)
+    return spec
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,12 +322,22 @@ def editor_ui(spec, report, focus: str | None) -> None:
     st.data_editor(
         block_table(spec, report),
         key=key,
-        on_change=_on_table,
-        args=(key, names),
         disabled=["input", "output", "params", "vs preset"],
         column_config={**width_cols, "naive": st.column_config.CheckboxColumn("naive (2a)")},
         width="stretch",
     )
+    # Edits are relative to the table drawn from the current spec; an accepted edit makes
+    # a new spec (and a new table key), so the table is redrawn from it.
+    edits = (st.session_state.get(key) or {}).get("edited_rows") or {}
+    if edits:
+        try:
+            candidate = apply_table_edits(spec, edits, names)
+            counter.analyze(candidate)
+        except SpecError as exc:
+            st.error(f"{exc}. The model above is the last valid one.")
+        else:
+            accept(candidate)
+            st.rerun()
     if any(b.widths != presets.preset(spec.preset).block(b.name).widths for b in spec.blocks if b.name in presets.preset(spec.preset).block_names):
         st.caption("Edited cells (orange) against the preset:")
         st.dataframe(_diff_styler(spec), width="stretch")

@@ -214,6 +214,89 @@ def test_helpers_switch_forms_and_build_the_table():
     assert table.loc["inception_3a", "params"] == "163,696"
 
 
+def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
+    """What the browser sends when cells of the block table are edited."""
+    (editor,) = at.data_editor
+    at.session_state[editor.key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+def test_block_table_edits_widths_and_forms():
+    at = run_app()
+    assert at.data_editor[0].value.loc["inception_3a", "3x3"] == 128
+    edit_table(at, {0: {"3x3": 256}})  # row 0 = inception_3a
+    assert not at.exception and not errors(at)
+    assert total(at) == "7,154,328"  # the same edit as the number input above
+    # the table was redrawn from the new spec (a new key, the new value, the diff column)
+    assert at.data_editor[0].value.loc["inception_3a", "3x3"] == 256
+    assert at.data_editor[0].value.loc["inception_3a", "vs preset"] == "3x3: 128→256"
+    edit_table(at, {3: {"naive": True}})  # row 3 = inception_4b to Figure 2(a)
+    spec = presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256}).with_block(
+        "inception_4b", **{"3x3_reduce": 0, "5x5_reduce": 0, "pool_proj": 0}
+    )
+    assert total(at) == counter.fmt_int(counter.analyze(spec).total_params)
+    assert at.query_params["inception_4b"] in ("160-0-224-0-64-0", ["160-0-224-0-64-0"])
+
+
+def test_block_table_invalid_cell_keeps_the_model():
+    at = run_app()
+    edit_table(at, {1: {"1x1": None}})
+    assert not at.exception
+    assert any("inception_3b 1x1 needs a number" in e for e in errors(at))
+    assert total(at) == "6,998,552"
+
+
+def test_apply_table_edits_rules():
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    g = presets.preset("googlenet")
+    names = list(g.block_names)
+    assert app.apply_table_edits(g, {}, names) == g
+    # ticking naive then typing a reduce width in the same edit: the width wins
+    s = app.apply_table_edits(g, {"0": {"naive": True, "5x5_reduce": 8}}, names)
+    assert s.block("inception_3a").width_tuple == (64, 0, 128, 8, 32, 0)
+    # a float that is a whole number is accepted, 1.5 or text is not
+    assert app.apply_table_edits(g, {0: {"1x1": 65.0}}, names).block("inception_3a").w1x1 == 65
+    for bad in (1.5, "12", True):
+        with pytest.raises(app.SpecError, match="whole number"):
+            app.apply_table_edits(g, {0: {"1x1": bad}}, names)
+    with pytest.raises(app.SpecError, match="no row"):
+        app.apply_table_edits(g, {99: {"1x1": 1}}, names)
+
+
+def test_config_upload_loads_and_bad_upload_keeps_the_model():
+    at = run_app()
+    spec = presets.preset("googlenet").with_block("inception_5b", **{"1x1": 256})
+    good = config.dumps_config(spec).encode()
+    at.sidebar.file_uploader[0].upload("lecture.json", good, "application/json").run()
+    assert not at.exception and not errors(at)
+    assert total(at) == counter.fmt_int(counter.analyze(spec).total_params)
+    at.sidebar.file_uploader[0].upload("broken.json", b'{"preset": "googlenet", "blocks": {"inception_9z": {}}}', "application/json").run()
+    msg = errors(at)
+    assert len(msg) == 1 and msg[0].startswith("broken.json: blocks: no block") and "inception_5b" in msg[0]
+    assert total(at) == counter.fmt_int(counter.analyze(spec).total_params)
+    at.sidebar.file_uploader[0].upload("big.json", b" " * (config.MAX_CONFIG_BYTES + 1), "application/json").run()
+    assert "a config is at most 262,144" in errors(at)[0]
+
+
+def test_compare_with_an_uploaded_config():
+    at = run_app()
+    at.selectbox(key="compare-pick").set_value("an uploaded config").run()
+    other = presets.preset("googlenet").with_block("inception_4e", **{"5x5": 256})
+    at.file_uploader(key="compare-upload").upload("other.json", config.dumps_config(other).encode(), "application/json").run()
+    assert not at.exception
+    report = counter.analyze(other)
+    assert metrics(at)["Parameters: other.json"] == counter.fmt_int(report.total_params)
+    table = next(d.value for d in at.dataframe if {"block", "Δ params"} <= set(getattr(d.value, "columns", [])))
+    row = table.set_index("block").loc["inception_4e"]
+    # 4e's 5x5 conv: +128 filters * (25*32 + 1) = 102,528; 4e's output grows by 128 channels,
+    # which pool4 passes on to 5a's 1x1, 3x3_reduce, 5x5_reduce and pool_proj: see the whole row
+    assert row["Δ params"] == "+102,528"
+    whole = table.set_index("block").loc["whole model"]
+    assert whole["Δ params"] == f"{report.total_params - 6_998_552:+,}"
+
+
 def test_instantiate_builds_on_cpu_and_times_blocks():
     """Loads TensorFlow in this process, so it runs last in this file."""
     at = run_app({"preset": "block"})

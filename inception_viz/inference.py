@@ -131,16 +131,32 @@ def _signature(model):
     return [tf.TensorSpec((1, *shape[1:]), tf.float32)]
 
 
+def _eager_then_compiled(call, signature):
+    """``call`` run eagerly the first time (no tracing: the first result after an edit
+    comes sooner), then through one ``tf.function`` with a fixed input signature, traced
+    once on the second call and reused."""
+    state = {"graph": None}
+
+    def run(x):
+        x = tf.convert_to_tensor(np.asarray(x, np.float32))
+        if state["graph"] is None:
+            state["graph"] = tf.function(call, input_signature=signature)
+            return call(x)
+        return state["graph"](x)
+
+    return run
+
+
 def compiled_forward(model):
     """``f(x) -> probabilities`` (numpy, shape (1, classes)) for one image ``x`` of shape
     ``(1, H, W, C)`` float32; a ``tf.function`` with a fixed input signature, built once per
-    model and reused."""
+    model and reused (the very first call runs eagerly instead of tracing)."""
     fn = getattr(model, "_inception_viz_forward", None)
     if fn is None:
-        graph_fn = tf.function(lambda x: model(x, training=False), input_signature=_signature(model), jit_compile=False)
+        run = _eager_then_compiled(lambda x: model(x, training=False), _signature(model))
 
         def fn(x):
-            out = graph_fn(tf.convert_to_tensor(np.asarray(x, np.float32)))
+            out = run(x)
             if isinstance(out, (list, tuple)):
                 out = out[0]
             return out.numpy()
@@ -152,7 +168,7 @@ def compiled_forward(model):
 def activations_fn(model):
     """``f(x) -> {layer name: (1, H, W, C) array, ..., "probabilities": (1, classes)}``:
     every tap and the network output from ONE forward pass of one multi-output model
-    (a ``tf.function`` built once per model)."""
+    (a ``tf.function`` built once per model; the first call runs eagerly)."""
     fn = getattr(model, "_inception_viz_activations", None)
     if fn is None:
         taps = _taps_for_model(model)
@@ -160,10 +176,10 @@ def activations_fn(model):
         final = model.outputs[0]
         multi = keras.Model(model.inputs, [model.get_layer(n).output for n in names] + [final],
                             name=f"{model.name}_taps")
-        graph_fn = tf.function(lambda x: multi(x, training=False), input_signature=_signature(model))
+        run = _eager_then_compiled(lambda x: multi(x, training=False), _signature(model))
 
         def fn(x):
-            outs = graph_fn(tf.convert_to_tensor(np.asarray(x, np.float32)))
+            outs = run(x)
             values = {n: o.numpy() for n, o in zip(names, outs[:-1])}
             values[PROBS] = outs[-1].numpy()
             return values

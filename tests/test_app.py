@@ -316,3 +316,21 @@ def test_instantiate_builds_on_cpu_and_times_blocks():
     timing = next(f for f in frames if "median ms" in f.columns)
     assert list(timing["block"]) == ["inception_3a", "(whole model)"]
     assert list(timing["MACs per image"]) == ["23,357,440", "23,357,440"]
+
+
+def test_keras_download_round_trips_safely():
+    """The .keras bytes the app offers load back with safe_mode=True, same parameters."""
+    sys.path.insert(0, str(ROOT))
+    import app
+    import keras
+
+    from inception_viz import keras_model
+
+    spec = presets.preset("block")
+    model = keras_model.build_keras(spec, seed=0)
+    data = app._keras_bytes(model)
+    assert data[:2] == b"PK"  # a .keras file is a zip archive
+    path = Path(app.tempfile.mkdtemp()) / "block.keras"
+    path.write_bytes(data)
+    loaded = keras.models.load_model(path, custom_objects=keras_model.CUSTOM_OBJECTS, safe_mode=True)
+    assert loaded.count_params() == 22_965

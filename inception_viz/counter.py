@@ -165,9 +165,11 @@ def _out_side(size: int, kernel: int, stride: int, padding) -> int:
     if padding == "valid":
         return (size - kernel) // stride + 1 if size >= kernel else 0
     if padding == "ceil":  # Caffe: ceil((H - k) / s) + 1, last window must start inside
-        if size < kernel:
-            return 0
+        # A map smaller than the kernel still gives one clipped window when H > k - s
+        # (Caffe: ceil((2 - 3) / 2) + 1 = 1), as keras_model.CeilMaxPool2D does.
         out = -(-(size - kernel) // stride) + 1
+        if out < 1:
+            return 0
         if (out - 1) * stride >= size:
             out -= 1
         return out

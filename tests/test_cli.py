@@ -120,7 +120,7 @@ def test_paper_json_flags(capsys):
         (["table", "--preset", "nope"], None, "unknown preset 'nope'"),
         (["table", "--config", "/no/such/file.json"], None, "cannot read config file"),
         (["table", "--config", "-"], "{not json", "not valid JSON"),
-        (["table", "--config", "-"], '{"preset": "googlenet", "input_shape": [8, 8, 3]}', "'pool2'"),
+        (["table", "--config", "-"], '{"preset": "googlenet", "input_shape": [8, 8, 3]}', "'pool3'"),
         (["table", "--config", "-"], '{"preset": "googlenet", "blocks": {"inception_3a": {"3x3": -4}}}', "blocks.inception_3a.3x3"),
         (["table", "--config", "-"], '{"preset": "googlenet", "blocks": {"inception_9z": {}}}', "inception_9z"),
         (["table", "--format", "xml"], None, "invalid choice"),

@@ -295,7 +295,7 @@ def test_devices():
 
 
 def test_builder_refuses_what_the_counter_refuses():
-    with pytest.raises(SpecError, match="pool2"):
+    with pytest.raises(SpecError, match="pool3"):
         build_keras(googlenet().with_options(input_shape=(8, 8, 3)))
 
 

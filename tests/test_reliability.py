@@ -822,3 +822,85 @@ def test_hypothesis_any_block_name_gives_valid_dot(name):
     report = analyze(spec)
     _dot_parses(graph.block_dot(report, name))
     _dot_parses(graph.overview_dot(report))
+
+
+# ---------------------------------------------------------------------------------------
+# the app: the same bad inputs through the URL, the config upload and the builder
+# (AppTest; each shows one st.error and keeps the last good model)
+
+APP = str(ROOT / "app.py")
+
+
+def _app(query=None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=240)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _total(at) -> str:
+    return next(m.value for m in at.metric if m.label.startswith("Parameters (weights"))
+
+
+APP_QUERIES = [BAD_QUERIES[i] for i in (1, 2, 4, 6, 9, 10, 14, 17, 18)]
+
+
+@pytest.mark.parametrize("params, match", APP_QUERIES, ids=[f"q{i}" for i in (1, 2, 4, 6, 9, 10, 14, 17, 18)])
+def test_app_malformed_url_shows_one_error_and_the_preset(params, match):
+    """Including '²' as a number, which used to escape as ValueError (an exception on the
+    page instead of an error and the preset)."""
+    at = _app(params)
+    assert not at.exception, at.exception
+    errs = [e.value for e in at.error]
+    assert len(errs) == 1 and match in errs[0], errs
+    assert _total(at) == "6,998,552"
+
+
+def test_app_bad_config_uploads_keep_the_last_good_model():
+    """Every bad config of BAD_CONFIGS uploaded in turn after a good one: one error each,
+    the good model's total stays (deep nesting and 5000-digit numbers used to raise
+    RecursionError / ValueError inside the upload callback)."""
+    spec = preset("googlenet").with_block("inception_4b", **{"5x5": 80})
+    want = f"{analyze(spec).total_params:,}"
+    at = _app()
+    at.sidebar.file_uploader[0].upload("good.json", dumps_config(spec).encode(), "application/json").run()
+    assert _total(at) == want
+    for i, (text, match) in enumerate(BAD_CONFIGS):
+        data = text.encode()
+        if len(data) > MAX_CONFIG_BYTES:
+            continue
+        at.sidebar.file_uploader[0].upload(f"bad{i}.json", data, "application/json").run()
+        assert not at.exception, (i, text[:60], at.exception)
+        errs = [e.value for e in at.error]
+        assert len(errs) == 1 and match in errs[0], (i, errs)
+        assert _total(at) == want, i
+
+
+def test_app_refuses_to_build_an_absurd_model_and_keeps_the_page():
+    """Every width of inception_4e at 65,536 is a valid spec to count (the page shows its
+    numbers) but the builder refuses it from the memory estimate, with one st.error."""
+    pytest.importorskip("inception_viz.keras_model")
+    q = {"preset": "googlenet", "inception_4e": "-".join(["65536"] * 6)}
+    at = _app(q)
+    assert not at.exception and not at.error
+    spec = spec_from_query(q)
+    assert _total(at) == f"{analyze(spec).total_params:,}"
+    at.toggle(key="tf-on").set_value(True).run()
+    next(b for b in at.button if b.label == "Build").click().run()
+    assert not at.exception, at.exception
+    errs = [e.value for e in at.error]
+    assert len(errs) == 1 and "MB to build; the limit is" in errs[0], errs
+
+
+def test_streamlit_upload_limit_is_set_and_small():
+    """.streamlit/config.toml caps uploads (server.maxUploadSize, in MB) so a huge upload
+    is refused by the server before the app sees it; every image the decoder accepts still
+    fits under it."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    limit_mb = cfg["server"]["maxUploadSize"]
+    assert isinstance(limit_mb, int) and 1 <= limit_mb <= 64
+    assert images.MAX_UPLOAD_BYTES <= limit_mb * 1024 * 1024

@@ -1,20 +1,26 @@
 """Load, endurance and thread-safety runs for Inception Explorer (issue 6), on loopback only.
 
-    .venv/bin/python scripts/loadtest.py           # short form (CI): 4 sessions, 20 edits
-    .venv/bin/python scripts/loadtest.py --full    # 30 sessions, 200 edits (several minutes)
-    .venv/bin/python scripts/loadtest.py --sessions 10 --edits 50 --json out.json
+    .venv/bin/python scripts/loadtest.py           # short form (CI): 4 + 2 sessions, 20 edits
+    .venv/bin/python scripts/loadtest.py --full    # 30 + 5 sessions, 200 edits (several minutes)
+    .venv/bin/python scripts/loadtest.py --sessions 10 --browsers 0 --edits 50 --json out.json
 
 Three parts, each bounded in count and time (the script always stops by itself):
 
 1. **Sessions**: starts a real ``streamlit run app.py`` on a free port of 127.0.0.1 (never
-   another address) and drives N concurrent sessions, one headless Chromium with N browser
-   contexts (Debian's ``/usr/bin/chromium`` through playwright-python; no browser is ever
-   downloaded). Each session loads the default page and waits for the paper's total
-   (6,998,552 parameters), edits one width of the block in focus to a value of its own and
-   waits for the total the counter gives for *that* session's spec (so a session that saw
-   another session's state fails), then, when the app offers predictions, uploads a sample
-   image and waits for the top-5. Latency per step (p50/p95) and the server's peak RSS
-   (psutil, the server's whole process tree, sampled every 0.2 s) are reported.
+   another address) and opens N sessions at once. Most speak Streamlit's own websocket
+   protocol (``/_stcore/stream``, the protobufs the frontend sends), one connection per
+   student: the server does everything it does for a real tab, while this machine does not
+   also have to render N pages (in a lecture hall each student's browser runs on their own
+   laptop; 30 Chromium renderers on a 2-core machine measure Chromium, not the app). A few
+   more sessions are real headless Chromium pages (Debian's ``/usr/bin/chromium`` through
+   playwright-python, one browser with one context per session; nothing is downloaded).
+   Each session loads the default page and checks the paper's total (6,998,552
+   parameters), edits the 3x3 width of the block in focus to a value of its own and checks
+   the total the counter gives for *that* value (a session shown another session's state
+   fails), and that the URL carries the edit. Browser sessions then, when the app offers
+   predictions, upload a sample image and wait for the top-5. Reported: latency per step
+   (p50/p95) per kind of client, and the server's peak RSS (psutil, the server's whole
+   process tree, sampled every 0.2 s).
 2. **Endurance**: one session's worth of width edits with a build after each, in-process
    through the app's cached builder ``app.build_model`` (``st.cache_resource`` with
    ``MODEL_CACHE_ENTRIES``). Reports RSS over the run and how many built models are alive
@@ -73,8 +79,8 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 EDIT_BLOCK, EDIT_WIDTH = "inception_3a", "3x3"  # the default block in focus and its 3x3 width
-SHORT = dict(sessions=4, edits=20, threads=4, inputs=3)
-FULL = dict(sessions=30, edits=200, threads=8, inputs=5)
+SHORT = dict(sessions=4, browsers=2, edits=20, threads=4, inputs=3)
+FULL = dict(sessions=30, browsers=5, edits=200, threads=8, inputs=5)
 
 
 def edited_total(value: int) -> int:
@@ -212,6 +218,7 @@ class StreamlitServer:
 @dataclass
 class SessionResult:
     index: int
+    client: str = "browser"
     ok: bool = False
     error: str = ""
     steps: dict = field(default_factory=dict)  # step name -> seconds
@@ -266,21 +273,110 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
     return res
 
 
-async def _run_sessions(url: str, n: int, step_timeout_s: float, total_timeout_s: float, image: Path | None) -> list[SessionResult]:
+class _Protocol:
+    """A minimal client of Streamlit's own websocket protocol (``/_stcore/stream``, binary
+    protobufs: ``BackMsg`` up, ``ForwardMsg`` down), as the browser's frontend speaks it.
+    Each connection is one session on the server, like one student's browser tab, without
+    a browser on this machine: the server does all the work it does for a real tab."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.query_string = ""
+
+    async def rerun(self, timeout_s: float, widgets=()) -> list:
+        """Ask for a script run (with changed widget states) and collect the elements it
+        draws until ``script_finished``. An exception element is an error."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query_string
+        msg.rerun_script.page_script_hash = ""
+        msg.rerun_script.widget_states.widgets.extend(widgets)
+        await self.ws.send(msg.SerializeToString())
+        elements = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+            fwd = ForwardMsg()
+            fwd.ParseFromString(raw)
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                el = fwd.delta.new_element
+                if el.WhichOneof("type") == "exception":
+                    raise RuntimeError(f"the page shows an exception: {el.exception.type}: {el.exception.message[:200]}")
+                elements.append(el)
+            elif kind == "page_info_changed":
+                self.query_string = fwd.page_info_changed.query_string
+            elif kind == "script_finished":
+                return elements
+
+
+def _metric(elements, label_prefix: str) -> str | None:
+    return next((e.metric.body for e in elements if e.WhichOneof("type") == "metric" and e.metric.label.startswith(label_prefix)), None)
+
+
+async def _ws_session(url: str, i: int, value: int, step_timeout_s: float) -> SessionResult:
+    import websockets
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    res = SessionResult(i)
+    res.client = "protocol"
+    ws_url = url.replace("http://", "ws://") + "_stcore/stream"
+    step = "load"
+    try:
+        t = time.monotonic()
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], origin=url.rstrip("/"), max_size=None,
+                                      open_timeout=step_timeout_s) as ws:
+            client = _Protocol(ws)
+            elements = await client.rerun(step_timeout_s)
+            total = _metric(elements, "Parameters (weights")
+            if total != "6,998,552":
+                raise RuntimeError(f"the default page shows {total!r} parameters, not 6,998,552")
+            res.steps["load"] = time.monotonic() - t
+
+            step = "edit"
+            box = next((e.number_input for e in elements if e.WhichOneof("type") == "number_input"
+                        and e.number_input.label == EDIT_WIDTH), None)
+            if box is None:
+                raise RuntimeError(f"no number input labelled {EDIT_WIDTH!r} on the default page")
+            t = time.monotonic()
+            elements = await client.rerun(step_timeout_s, [WidgetState(id=box.id, int_value=value)])
+            total, want = _metric(elements, "Parameters (weights"), fmt_int(edited_total(value))
+            if total != want:
+                raise RuntimeError(f"after setting {EDIT_WIDTH} to {value} the page shows {total!r}, the counter {want}")
+            if f"{EDIT_BLOCK}=" not in client.query_string:
+                raise RuntimeError(f"the URL does not carry the edit: {client.query_string!r}")
+            res.steps["edit"] = time.monotonic() - t
+        res.ok = True
+    except Exception as exc:
+        res.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+    return res
+
+
+async def _run_sessions(url: str, n: int, n_browser: int, step_timeout_s: float, total_timeout_s: float,
+                        image: Path | None) -> list[SessionResult]:
+    """``n`` protocol sessions and ``n_browser`` Chromium sessions, all at once. Every
+    session edits to its own width: 129, 130, ... (the paper has 128)."""
+    tasks = [_ws_session(url, i, 129 + i, step_timeout_s) for i in range(n)]
+    if not n_browser:
+        return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            # every session edits to its own width: 129, 130, ... (the paper has 128)
-            tasks = [_session(browser, url, i, 129 + i, int(step_timeout_s * 1000), image) for i in range(n)]
+            tasks += [_session(browser, url, n + j, 129 + n + j, int(step_timeout_s * 1000), image) for j in range(n_browser)]
             return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
         finally:
             await browser.close()
 
 
-def run_sessions(n: int, step_timeout_s: float = 180.0, total_timeout_s: float = 900.0, predict: bool | None = None) -> dict:
-    """Part 1. Returns a dict with per-session results, per-step percentiles, peak RSS."""
+def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, total_timeout_s: float = 900.0,
+                 predict: bool | None = None) -> dict:
+    """Part 1: ``n`` protocol sessions plus ``n_browser`` headless-Chromium sessions at
+    once. Returns per-session results, per-step percentiles (per client kind) and the
+    server's idle and peak RSS."""
     if predict is None:
         predict = _has_predictions((ROOT / "app.py").read_text())
     image = None
@@ -291,14 +387,21 @@ def run_sessions(n: int, step_timeout_s: float = 180.0, total_timeout_s: float =
     t0 = time.monotonic()
     with StreamlitServer() as server:
         idle_rss = server.sampler.rss()
-        results = asyncio.run(_run_sessions(server.url, n, step_timeout_s, total_timeout_s, image))
+        results = asyncio.run(_run_sessions(server.url, n, n_browser, step_timeout_s, total_timeout_s, image))
         log = server.log_tail()
-    steps = sorted({k for r in results for k in r.steps})
+    latency = {}
+    for client in ("protocol", "browser"):
+        mine = [r for r in results if r.client == client]
+        steps = sorted({k for r in mine for k in r.steps})
+        if mine:
+            latency[client] = {s: percentiles([r.steps[s] for r in mine if s in r.steps]) for s in steps}
     return {
-        "sessions": n,
+        "sessions": n + n_browser,
+        "protocol_sessions": n,
+        "browser_sessions": n_browser,
         "ok": sum(r.ok for r in results),
-        "errors": [r.error for r in results if not r.ok],
-        "latency": {s: percentiles([r.steps[s] for r in results if s in r.steps]) for s in steps},
+        "errors": [f"{r.client} #{r.index}: {r.error}" for r in results if not r.ok],
+        "latency": latency,
         "predict_step": bool(predict),
         "server_idle_rss_mb": round(idle_rss / 1e6, 1),
         "server_peak_rss_mb": round(server.peak_rss / 1e6, 1),
@@ -451,20 +554,21 @@ def check(report: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help=f"the full run: {FULL['sessions']} sessions, {FULL['edits']} edits")
-    ap.add_argument("--sessions", type=int, help="concurrent browser sessions (0 skips part 1)")
+    ap.add_argument("--sessions", type=int, help="concurrent protocol sessions (0 with --browsers 0 skips part 1)")
+    ap.add_argument("--browsers", type=int, help="concurrent headless-Chromium sessions on top of them")
     ap.add_argument("--edits", type=int, help="endurance edits with a build after each (0 skips part 2)")
     ap.add_argument("--threads", type=int, help="threads sharing one cached model (0 skips part 3)")
     ap.add_argument("--json", metavar="PATH", help="write the figures here")
     args = ap.parse_args(argv)
     plan = dict(FULL if args.full else SHORT)
-    for k in ("sessions", "edits", "threads"):
+    for k in ("sessions", "browsers", "edits", "threads"):
         if getattr(args, k) is not None:
             plan[k] = max(0, getattr(args, k))
 
     report: dict = {"plan": plan, "machine": {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 1e9, 1)}}
-    if plan["sessions"]:
-        print(f"[1/3] {plan['sessions']} concurrent sessions on a local streamlit server…", flush=True)
-        report["sessions"] = run_sessions(plan["sessions"])
+    if plan["sessions"] or plan["browsers"]:
+        print(f"[1/3] {plan['sessions']} protocol + {plan['browsers']} Chromium sessions at once on a local streamlit server…", flush=True)
+        report["sessions"] = run_sessions(plan["sessions"], plan["browsers"])
         print(json.dumps({k: v for k, v in report["sessions"].items() if k not in ("results", "server_log_tail")}, indent=2), flush=True)
     if plan["edits"]:
         print(f"[2/3] endurance: {plan['edits']} width edits, a build after each…", flush=True)

@@ -350,3 +350,24 @@ def block_mosaics(values: dict[str, np.ndarray], report_or_spec, block: str, sor
 def png_bytes(item) -> bytes:
     """PNG bytes of a :class:`Mosaic` or a uint8 array (what the browser receives)."""
     return encode_png(item.image if isinstance(item, Mosaic) else item)
+
+
+def group_layers(spec: ModelSpec, group: str) -> dict[str, str]:
+    """The mosaic keys of :func:`block_mosaics` for ``group`` mapped to their Keras layers
+    (``{"1x1": "inception_3a_1x1", ..., "concat": "inception_3a"}``, or stem names)."""
+    return {t.branch or t.layer: t.layer for t in activation_taps(spec) if t.group == group}
+
+
+def predictions_figure(preds: list[Prediction], title: str = "Top predictions"):
+    """A horizontal Plotly bar chart of ``preds`` (highest on top), probabilities in %."""
+    import plotly.graph_objects as go
+
+    labels = [f"{p.label} ({p.index})" for p in preds][::-1]
+    values = [p.prob * 100 for p in preds][::-1]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=[f"{v:.2f} %" for v in values],
+                           textposition="auto", marker_color="#1f77b4",
+                           hovertemplate="%{y}: %{x:.4f} %<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="probability (%)", margin=dict(l=10, r=10, t=40, b=10),
+                      height=max(220, 44 * len(preds) + 80), font=dict(size=16))
+    fig.update_xaxes(range=[0, max(values + [1e-9]) * 1.15])
+    return fig

@@ -904,3 +904,46 @@ def test_streamlit_upload_limit_is_set_and_small():
     limit_mb = cfg["server"]["maxUploadSize"]
     assert isinstance(limit_mb, int) and 1 <= limit_mb <= 64
     assert images.MAX_UPLOAD_BYTES <= limit_mb * 1024 * 1024
+
+
+# the block table's edits (app.apply_table_edits: what the data editor sends, as data)
+
+
+def _app_module():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import app
+
+    if not hasattr(app, "apply_table_edits"):
+        pytest.skip("app.apply_table_edits is not there")
+    return app
+
+
+table_values = (
+    st.integers(-(2**40), 2**40) | st.floats(allow_nan=True, allow_infinity=False) | st.none() | st.booleans()
+    | st.text(max_size=6)
+)
+table_edits = st.dictionaries(
+    st.sampled_from([str(i) for i in range(9)]) | st.integers(0, 8) | st.text(string.ascii_letters, min_size=1, max_size=3),
+    st.dictionaries(st.sampled_from([*WIDTH_KEYS, "naive", "params", "input"]), table_values, max_size=4),
+    max_size=3,
+)
+
+
+@given(table_edits)
+def test_hypothesis_block_table_edits(edits):
+    """Whatever the data editor sends: a spec the counter accepts or refuses with one
+    line, never another exception (the page would show a traceback)."""
+    app = _app_module()
+    accepts_or_refuses(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
+
+
+@pytest.mark.xfail(strict=True, reason="app.apply_table_edits: int(inf) raises OverflowError, int(None) row raises "
+                   "TypeError (neither a SpecError, so the page shows an exception), and a row of -1 edits the last "
+                   "block; reachable only by a crafted websocket message (the editor's NumberColumn bounds cells). "
+                   "Reported to app.py's owner")
+@pytest.mark.parametrize("edits", [{0: {"1x1": float("inf")}}, {None: {"1x1": 5}}, {-1: {"1x1": 5}}],
+                         ids=["inf", "row-None", "row-minus-1"])
+def test_block_table_edits_out_of_range(edits):
+    app = _app_module()
+    one_line_error(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))

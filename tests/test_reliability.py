@@ -947,3 +947,15 @@ def test_hypothesis_block_table_edits(edits):
 def test_block_table_edits_out_of_range(edits):
     app = _app_module()
     one_line_error(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
+
+
+def test_cli_predict_refuses_an_absurd_model_before_building(capsys, tmp_path):
+    """A config with every width of inception_4e at 65,536 counts fine (``table``) but
+    ``predict`` refuses to build it, from the memory estimate: one line, exit 2."""
+    if "predict" not in __import__("inception_viz.cli", fromlist=["x"]).build_parser().format_help():
+        pytest.skip("the predict command is not registered")
+    path = tmp_path / "absurd.json"
+    path.write_text(json.dumps({"preset": "googlenet", "blocks": {"inception_4e": {k: MAX_WIDTH for k in WIDTH_KEYS}}}))
+    assert main(["table", "--config", str(path), "--format", "csv"]) == 0
+    capsys.readouterr()
+    cli_bad(capsys, "predict", "cat", "--config", str(path), match="MB to build; the limit is")

@@ -98,6 +98,14 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             svg.wait_for(state="visible", timeout=RENDER_MS)
             assert "inception_3a" in svg.inner_html()
             page.screenshot(path=str(tmp_path / "graph.png"), full_page=False)
+            # the SVG download is rendered by Graphviz's dot on the server when clicked
+            if shutil.which("dot"):
+                with page.expect_download(timeout=RENDER_MS) as info:
+                    page.get_by_role("button", name="Download SVG").click()
+                svg_file = tmp_path / "overview.svg"
+                info.value.save_as(svg_file)
+                text = svg_file.read_text()
+                assert text.startswith("<?xml") and "inception_5b" in text
             # the Charts tab: a Plotly chart with its bars drawn
             page.get_by_role("tab", name="Charts").click()
             bars = page.locator('[data-testid="stPlotlyChart"] .main-svg .bars').first

@@ -370,4 +370,5 @@ def predictions_figure(preds: list[Prediction], title: str = "Top predictions"):
     fig.update_layout(title=title, xaxis_title="probability (%)", margin=dict(l=10, r=10, t=40, b=10),
                       height=max(220, 44 * len(preds) + 80), font=dict(size=16))
     fig.update_xaxes(range=[0, max(values + [1e-9]) * 1.15])
+    fig.update_yaxes(automargin=True)
     return fig

@@ -582,7 +582,8 @@ def prediction_note(weights: Weights, report: TransferReport | None) -> str | No
     weights are not the trained network's; ``None`` when the whole network is trained."""
     if not weights.trained or not report or not report.pretrained:
         return RANDOM_NOTE
-    if report.fresh:
+    # auxiliary classifiers (aux1_*, aux2_*) do not feed the main output
+    if any(not n.startswith(("aux1_", "aux2_")) for n in report.fresh):
         return PARTIAL_NOTE
     return None
 

@@ -132,6 +132,10 @@ def test_transfer_after_an_edit_keeps_exactly_the_matching_layers(zoo_bytes):
     assert br["inception_4c"] == {"1x1": "pretrained", "3x3": "partly pretrained", "5x5": "pretrained", "pool_proj": "pretrained"}
     assert br["inception_4d"] == {"1x1": "fresh", "3x3": "partly pretrained", "5x5": "partly pretrained", "pool_proj": "fresh"}
     assert W.prediction_note(wts, rep) == W.PARTIAL_NOTE
+    # auxiliary classifiers on: their layers are fresh, but they do not feed the main output
+    rep_aux = W.apply_weights(build_keras(SPEC.with_options(aux=True), seed=0), wts)
+    assert rep_aux.fresh and all(n.startswith(("aux1_", "aux2_")) for n in rep_aux.fresh)
+    assert len(rep_aux.pretrained) == 58 and W.prediction_note(wts, rep_aux) is None
     # 10 classes: only the classifier is re-initialised
     rep10 = W.apply_weights(build_keras(SPEC.with_options(classes=10), seed=0), wts)
     assert rep10.fresh == ("linear",)

@@ -221,6 +221,7 @@ class Runner:
         self._has_head = any(isinstance(l, (Dense, Softmax)) for l in spec.active_layers)
         self._last: tuple[bytes, dict[str, np.ndarray]] | None = None
         self._gradcam_fns: dict[str, object] = {}
+        self._gradcams: dict[tuple, GradCam] = {}
 
     @property
     def key(self) -> tuple:
@@ -291,6 +292,9 @@ class Runner:
 
             self._gradcam_fns[block] = fn
         x = self.preprocess(rgb)
+        key = (hash(x.tobytes()), block, class_index)
+        if key in self._gradcams:
+            return self._gradcams[key]
         with device_scope(self.device):
             if class_index is None:
                 class_index = int(np.argmax(compiled_forward(self.model)(x)[0]))
@@ -300,7 +304,11 @@ class Runner:
         cam = cam.numpy().astype(np.float32)
         peak = float(cam.max())
         heat = cam / peak if peak > 0 else np.zeros_like(cam)
-        return GradCam(block, class_index, self.labels[class_index], float(probs.numpy()[class_index]), heat, peak)
+        result = GradCam(block, class_index, self.labels[class_index], float(probs.numpy()[class_index]), heat, peak)
+        self._gradcams[key] = result
+        while len(self._gradcams) > 16:  # a few images x blocks x classes; reruns reuse them
+            self._gradcams.pop(next(iter(self._gradcams)))
+        return result
 
 
 _RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()

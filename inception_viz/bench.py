@@ -62,11 +62,11 @@ class Plan:
 
     def __init__(self, quick: bool):
         self.quick = quick
-        self.builds = 2 if quick else 5
+        self.builds = 3 if quick else 7
         self.analytic = 20 if quick else 100
         self.forwards = 10 if quick else 30
         self.predicts = 5 if quick else 15
-        self.views = 3 if quick else 10
+        self.views = 10 if quick else 30
         self.edit_to_activations = 1 if quick else 3
         self.cold = 1 if quick else 3
         self.rss_cycles = 4 if quick else 50
@@ -317,30 +317,33 @@ print("TF_IMPORTED=" + str("tensorflow" in sys.modules))
 """
 
 
-def _cold(code: str, repeat: int) -> tuple[float, str]:
+def _cold_once(code: str) -> tuple[float, str]:
+    """Wall seconds of ``python -c code`` in a fresh process (interpreter start included)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
-    times, out = [], ""
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-        times.append(time.perf_counter() - t0)
-        if res.returncode != 0:
-            last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise Unavailable(f"subprocess failed: {last[:200]}")
-        out = res.stdout
-    return statistics.median(times), out
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - t0
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise Unavailable(f"subprocess failed: {last[:200]}")
+    return elapsed, res.stdout
 
 
 def measure_cold_start(ctx):
+    """Fresh ``import tensorflow`` and fresh AppTest default page, alternated so that a
+    change in the machine's load hits both alike; medians."""
     app = ROOT / "app.py"
-    tf_s, _ = _cold(_COLD_TF, ctx.plan.cold)
-    ctx.absolute["tf_import_s"] = tf_s
-    if not app.exists():
-        raise Unavailable("app.py is not in this checkout")
-    app_s, out = _cold(_COLD_APP.format(app=str(app)), ctx.plan.cold)
-    ctx.absolute["cold_start_s"] = app_s
+    tf_times, app_times, out = [], [], ""
+    for _ in range(ctx.plan.cold):
+        tf_times.append(_cold_once(_COLD_TF)[0])
+        ctx.absolute["tf_import_s"] = statistics.median(tf_times)
+        if not app.exists():
+            raise Unavailable("app.py is not in this checkout")
+        elapsed, out = _cold_once(_COLD_APP.format(app=str(app)))
+        app_times.append(elapsed)
+    ctx.absolute["cold_start_s"] = statistics.median(app_times)
     ctx.absolute["cold_start_imports_tensorflow"] = "TF_IMPORTED=True" in out
-    return app_s / tf_s
+    return ctx.absolute["cold_start_s"] / ctx.absolute["tf_import_s"]
 
 
 def measure_rss(ctx):

@@ -538,6 +538,17 @@ def _fmt_value(v) -> str:
     return str(v)
 
 
+def _bytes_line(a: dict) -> list[str]:
+    sent, goal = a.get("activations_view_bytes"), a.get("activations_view_bytes_goal", ACTIVATIONS_BYTES_GOAL)
+    if sent is None:
+        return []
+    return [
+        f"activations view: {sent:,} bytes of PNG mosaics for {a.get('mosaic_block')} "
+        f"(goal <= {goal:,}: {'yes' if sent <= goal else 'NO'}), mosaics built in {a.get('mosaic_ms', 0):.0f} ms",
+        "",
+    ]
+
+
 def bench_text(doc: dict) -> str:
     rows = []
     for key in KEYS:
@@ -559,6 +570,7 @@ def bench_text(doc: dict) -> str:
         "-+-".join("-" * w for w in widths),
         *(fmt(r) for r in rows),
         "",
+        *_bytes_line(doc["absolute"]),
         "absolute:",
         *(f"  {k}: {_fmt_value(v)}" for k, v in doc["absolute"].items()),
         "",

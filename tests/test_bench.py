@@ -115,6 +115,10 @@ def test_text_table_from_the_same_document(doc):
         want = "n/a" if doc[key] is None else ("yes" if doc[key] <= ISSUE_KEYS[key] else "NO")
         assert cells[3] == want, row
     assert "absolute:" in lines and "machine:" in lines
+    sent = doc["absolute"]["activations_view_bytes"]
+    line = next(line for line in lines if line.startswith("activations view:"))
+    assert f"{sent:,} bytes" in line
+    assert line.count("goal <= 2,000,000: " + ("yes" if sent <= 2_000_000 else "NO")) == 1
 
 
 def test_text_marks_a_missing_measurement_null():

@@ -299,11 +299,20 @@ def block_table(spec, report) -> pd.DataFrame:
     return pd.DataFrame(rows, index=list(spec.block_names))
 
 
-def _diff_styler(spec) -> "pd.io.formats.style.Styler":
+EDITED_CELL = "background-color: #FFD8B0; font-weight: bold"
+
+
+def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
+    """The blocks whose widths differ from the preset, with those cells highlighted (the
+    data editor cannot style cells); None when nothing is edited."""
     base = presets.preset(spec.preset)
-    df = pd.DataFrame([b.widths for b in spec.blocks], index=list(spec.block_names))
-    ref = pd.DataFrame([base.block(n).widths for n in spec.block_names], index=list(spec.block_names))
-    return df.style.apply(lambda _: ref.where(df == ref, "x").map(lambda v: "background-color: #FFD8B0; font-weight: bold" if v == "x" else ""), axis=None)
+    names = [b.name for b in spec.blocks if b.name in base.block_names and b.widths != base.block(b.name).widths]
+    if not names:
+        return None
+    df = pd.DataFrame([spec.block(n).widths for n in names], index=names)
+    ref = pd.DataFrame([base.block(n).widths for n in names], index=names)
+    styles = pd.DataFrame("", index=df.index, columns=df.columns).where(df == ref, EDITED_CELL)
+    return df.style.apply(lambda _: styles, axis=None)
 
 
 def editor_ui(spec, report, focus: str | None) -> None:
@@ -312,6 +321,8 @@ def editor_ui(spec, report, focus: str | None) -> None:
     if not spec.blocks:
         st.info("This model has no Inception blocks.")
         return
+    if focus:  # the block in focus first: +/- buttons are the quickest edit while talking
+        block_inputs_ui(spec, report, focus)
     st.subheader("All blocks")
     st.caption("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
                "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj). "
@@ -338,12 +349,11 @@ def editor_ui(spec, report, focus: str | None) -> None:
         else:
             accept(candidate)
             st.rerun()
-    if any(b.widths != presets.preset(spec.preset).block(b.name).widths for b in spec.blocks if b.name in presets.preset(spec.preset).block_names):
-        st.caption("Edited cells (orange) against the preset:")
-        st.dataframe(_diff_styler(spec), width="stretch")
+    edited = edited_blocks_styler(spec)
+    if edited is not None:
+        st.caption(f"Edited against the {spec.preset} preset (changed cells in orange):")
+        st.dataframe(edited, width="stretch")
 
-    if focus:
-        block_inputs_ui(spec, report, focus)
 
 
 def block_inputs_ui(spec, report, focus: str) -> None:

@@ -212,6 +212,12 @@ def test_helpers_switch_forms_and_build_the_table():
     assert table.loc["inception_3b", "vs preset"] == "5x5: 96→1"
     assert table.loc["inception_3a", "vs preset"] == "="
     assert table.loc["inception_3a", "params"] == "163,696"
+    # the highlight table: only edited blocks, only the changed cells styled
+    assert app.edited_blocks_styler(g) is None
+    styler = app.edited_blocks_styler(g.with_block("inception_3b", **{"5x5": 1}))
+    assert list(styler.data.index) == ["inception_3b"]
+    html = styler.to_html()
+    assert html.count(app.EDITED_CELL.split(";")[0]) == 1
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:

@@ -164,6 +164,7 @@ def test_keras_and_weights_h5_round_trip(zoo_bytes, tmp_path):
         W.save_model_file(model, tmp_path / "m.h5", spec, wts)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container:UserWarning")
 def test_keras_files_refused_unsafe_truncated_or_mismatched(tmp_path):
     import keras
 

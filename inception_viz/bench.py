@@ -69,7 +69,9 @@ class Plan:
         self.views = 10 if quick else 30
         self.edit_to_activations = 1 if quick else 3
         self.cold = 1 if quick else 3
-        self.rss_cycles = 4 if quick else 50
+        self.rss_cycles = 3 if quick else 50
+        self.mosaics = 5 if quick else 20
+        self.warmup = 1 if quick else 2
 
 
 def _median_time(fn, repeat: int, warmup: int = 1) -> float:
@@ -225,12 +227,16 @@ def measure_forward(ctx):
     """forward_over_predict, forward_over_onnxruntime and the plain forward itself."""
     x = ctx.x
     model = ctx.model
-    predict_s = _median_time(lambda: model.predict(x, verbose=0), ctx.plan.predicts, warmup=2)
+    predict_s = _median_time(lambda: model.predict(x, verbose=0), ctx.plan.predicts, warmup=ctx.plan.warmup)
     ctx.absolute["predict_ms"] = predict_s * 1e3
     forward = ctx.app.forward(model)
-    forward_s = _median_time(lambda: forward(x), ctx.plan.forwards, warmup=2)
+    forward_s = _median_time(lambda: forward(x), ctx.plan.forwards, warmup=ctx.plan.warmup)
     ctx.forward_s = forward_s
     ctx.absolute["app_forward_ms"] = forward_s * 1e3
+    from .counter import analyze
+
+    # one multiply-add = 2 FLOPs; compare with what the CPU's cores can do at peak
+    ctx.absolute["app_forward_gflops"] = 2 * analyze(ctx.spec).total_macs / forward_s / 1e9
     return forward_s / predict_s
 
 
@@ -248,7 +254,7 @@ def measure_onnxruntime(ctx):
     inp = sess.get_inputs()[0].name
     # the zoo layout reads BGR, NCHW; our Keras model RGB, NHWC (same values otherwise)
     x_nchw = ctx.np.ascontiguousarray(ctx.x[..., ::-1].transpose(0, 3, 1, 2))
-    ort_s = _median_time(lambda: sess.run(None, {inp: x_nchw}), ctx.plan.forwards, warmup=2)
+    ort_s = _median_time(lambda: sess.run(None, {inp: x_nchw}), ctx.plan.forwards, warmup=ctx.plan.warmup)
     ctx.absolute["onnxruntime_ms"] = ort_s * 1e3
     # the same network and weights: the two outputs agree
     ort_probs = sess.run(None, {inp: x_nchw})[0]
@@ -261,7 +267,7 @@ def measure_activations_over_forward(ctx):
     if ctx.forward_s is None:
         raise Unavailable("the app's forward was not measured")
     acts = ctx.app.activations(ctx.model)
-    act_s = _median_time(lambda: acts(ctx.x), ctx.plan.forwards, warmup=2)
+    act_s = _median_time(lambda: acts(ctx.x), ctx.plan.forwards, warmup=ctx.plan.warmup)
     ctx.absolute["activations_all_blocks_ms"] = act_s * 1e3
     ctx.activations_fn = acts
     return act_s / ctx.forward_s
@@ -362,15 +368,21 @@ def measure_rss(ctx):
     gc.collect()
     start = _rss_mb()
     peak = start
-    for _ in range(ctx.plan.rss_cycles):
+    every = 1 if ctx.plan.rss_cycles <= 10 else 5
+    trace = []
+    for i in range(ctx.plan.rss_cycles):
         cycle()
-        peak = max(peak, _rss_mb())
+        now = _rss_mb()
+        peak = max(peak, now)
+        if (i + 1) % every == 0:
+            trace.append(round(now - start, 1))
     gc.collect()
     end = _rss_mb()
     ctx.absolute["rss_start_mb"] = start
     ctx.absolute["rss_end_mb"] = end
     ctx.absolute["rss_peak_mb"] = peak
     ctx.absolute["rss_cycles"] = ctx.plan.rss_cycles
+    ctx.absolute[f"rss_growth_mb_every_{every}_cycles"] = trace
     keras.backend.clear_session()
     return end - start
 
@@ -388,7 +400,7 @@ def measure_mosaic(ctx):
     values = ctx.activations_fn(ctx.x)
     make = _attr(ctx.app.inference, "block_mosaics")
     encode = _attr(ctx.app.inference, "png_bytes")
-    mosaic_s = _median_time(lambda: make(values, report, largest.name), ctx.plan.views, warmup=1)
+    mosaic_s = _median_time(lambda: make(values, report, largest.name), ctx.plan.mosaics, warmup=1)
     mosaics = make(values, report, largest.name)
     ctx.absolute["mosaic_ms"] = mosaic_s * 1e3
     ctx.absolute["mosaic_images"] = len(mosaics)
@@ -535,6 +547,8 @@ def _fmt_value(v) -> str:
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int):
         return f"{v:,}"
+    if isinstance(v, list):
+        return ", ".join(_fmt_value(x) for x in v)
     return str(v)
 
 

@@ -177,26 +177,41 @@ def _on_form(block_name: str, key: str) -> None:
     accept(with_form(current_spec(), block_name, bool(st.session_state[key])))
 
 
+def _table_row(pos, names: list[str]) -> str:
+    """The block name of the editor's row ``pos`` (an int or its text, 0-based)."""
+    text = str(pos)
+    if isinstance(pos, bool) or not (isinstance(pos, int) or (isinstance(pos, str) and text.isdecimal() and text.isascii())):
+        raise SpecError(f"the block table has no row {text[:20]!r}")
+    index = int(text)
+    if not 0 <= index < len(names):
+        raise SpecError(f"the block table has no row {text[:20]!r}; rows are 0 to {len(names) - 1}")
+    return names[index]
+
+
+def _table_width(value, name: str, col: str) -> int:
+    """A width cell's value as an int (the editor sends ints or floats)."""
+    if value is None or (isinstance(value, float) and value != value):
+        raise SpecError(f"{name} {col} needs a number (0 drops or skips it)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value in (float("inf"), float("-inf")) or float(value) != int(value):
+        shown = repr(value)[:20]
+        raise SpecError(f"{name} {col} must be a whole number from 0 to {MAX_WIDTH}; got {shown}")
+    if not 0 <= value <= MAX_WIDTH:
+        raise SpecError(f"{name} {col} must be from 0 to {MAX_WIDTH}; got {int(value)}")
+    return int(value)
+
+
 def apply_table_edits(spec, edits: dict, names: list[str]):
     """The spec after the data editor's ``edited_rows`` (``{row: {column: value}}``,
     relative to the table drawn from ``spec``). A changed *naive* tick switches the
-    block's form first; then width cells apply. Raises :class:`SpecError`."""
+    block's form first; then width cells apply; other columns are read-only and ignored.
+    Raises :class:`SpecError` (one line) for anything else."""
     for pos, change in edits.items():
-        try:
-            name = names[int(pos)]
-        except (ValueError, IndexError):
-            raise SpecError(f"the block table has no row {pos!r}") from None
+        name = _table_row(pos, names)
+        if not isinstance(change, dict):
+            raise SpecError(f"the block table's row {name} edit must map columns to values")
         if "naive" in change and bool(change["naive"]) != spec.block(name).is_naive:
             spec = with_form(spec, name, bool(change["naive"]))
-        widths = {}
-        for col, value in change.items():
-            if col not in WIDTH_KEYS:
-                continue
-            if value is None or (isinstance(value, float) and value != value):
-                raise SpecError(f"{name} {col} needs a number (0 drops or skips it)")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
-                raise SpecError(f"{name} {col} must be a whole number; got {value!r}")
-            widths[col] = int(value)
+        widths = {col: _table_width(value, name, col) for col, value in change.items() if col in WIDTH_KEYS}
         if widths:
             spec = spec.with_block(name, **widths)
     return spec

@@ -938,10 +938,6 @@ def test_hypothesis_block_table_edits(edits):
     accepts_or_refuses(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
 
 
-@pytest.mark.xfail(strict=True, reason="app.apply_table_edits: int(inf) raises OverflowError, int(None) row raises "
-                   "TypeError (neither a SpecError, so the page shows an exception), and a row of -1 edits the last "
-                   "block; reachable only by a crafted websocket message (the editor's NumberColumn bounds cells). "
-                   "Reported to app.py's owner")
 @pytest.mark.parametrize("edits", [{0: {"1x1": float("inf")}}, {None: {"1x1": 5}}, {-1: {"1x1": 5}}],
                          ids=["inf", "row-None", "row-minus-1"])
 def test_block_table_edits_out_of_range(edits):

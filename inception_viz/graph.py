@@ -53,16 +53,21 @@ def shape_str(shape) -> str:
     return "x".join(str(v) for v in shape)
 
 
+#: ASCII control characters XML (and so Graphviz's HTML-like labels) cannot carry, shown
+#: as ``\\xNN`` text instead. Tab, newline and carriage return are allowed.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 9), 11, 12, *range(14, 32))}
+
+
 def _e(text) -> str:
     """Escape text for an HTML-like Graphviz label."""
-    return html.escape(str(text), quote=True)
+    return html.escape(str(text).translate(_CONTROL), quote=True)
 
 
 def _plain(text: str) -> str:
     """A plain (non-HTML) label taken literally: ``graphviz.escape`` doubles backslashes,
     so a ``\\n`` in a name cannot become a line break; quotes are escaped when quoting.
     Real newlines in ``text`` are line breaks."""
-    return graphviz.escape(str(text))
+    return graphviz.escape(str(text).translate(_CONTROL))
 
 
 def _graph(name: str, rankdir: str) -> graphviz.Digraph:

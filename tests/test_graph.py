@@ -139,6 +139,18 @@ def test_escaped_labels_render_literally():
 
 
 @needs_dot
+def test_control_characters_are_shown_not_passed_to_xml():
+    spec, _ = _weird_spec()
+    name = "unit\x1fsep\x00end"
+    spec = dataclasses.replace(spec, layers=(Inception(name, *spec.blocks[0].width_tuple),))
+    report = counter.analyze(spec)
+    for src in (graph.overview_dot(report), graph.block_dot(report, name)):
+        assert "\x1f" not in src and "\x00" not in src
+        svg = render.render(src, "svg").decode()
+        assert "unit\\x1fsep\\x00end" in svg
+
+
+@needs_dot
 @pytest.mark.parametrize("preset", presets.PRESET_NAMES)
 def test_every_preset_renders(preset):
     report = counter.analyze(presets.preset(preset))

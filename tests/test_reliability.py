@@ -807,9 +807,6 @@ def test_hostile_block_and_model_names_are_escaped(name):
         assert "pwned\"]" not in source.replace('\\"', "")  # the injected attribute never becomes syntax
 
 
-@pytest.mark.xfail(strict=True, reason="graph._e (html.escape) passes ASCII control characters into HTML-like "
-                   "labels, which Graphviz's XML parser rejects; not reachable from the app or configs (block "
-                   "names come from presets), reported to graph.py's owner")
 def test_control_characters_in_a_name_give_valid_dot():
     spec = renamed(preset("block"), preset("block").block_names[0], "unit\x1fsep")
     _dot_parses(graph.overview_dot(analyze(spec)))

@@ -220,8 +220,8 @@ class Runner:
         self.taps = activation_taps(spec)
         self._has_head = any(isinstance(l, (Dense, Softmax)) for l in spec.active_layers)
         self._last: tuple[bytes, dict[str, np.ndarray]] | None = None
-        self._gradcam_fns: dict[str, object] = {}
-        self._gradcams: dict[tuple, GradCam] = {}
+        self._gradcam_all = None
+        self._gradcams: dict[tuple, dict[str, GradCam]] = {}
 
     @property
     def key(self) -> tuple:
@@ -267,48 +267,60 @@ class Runner:
         return taps
 
     def gradcam(self, rgb: np.ndarray, block: str, class_index: int | None = None) -> GradCam:
-        """Grad-CAM at ``block`` (a block name or any tapped layer) for ``class_index``
-        (default: the top class)."""
+        """Grad-CAM at ``block`` for ``class_index`` (default: the top class).
+
+        One traced function per model computes the maps of ALL blocks in one forward and
+        one backward pass; the results are cached per (image, class), so switching the
+        block in the app is free."""
         self._require_head()
-        if block not in {t.layer for t in self.taps}:
-            raise SpecError(f"no layer {block!r} for Grad-CAM; choose one of: {', '.join(self.spec.block_names)}")
+        if block not in self.spec.block_names:
+            raise SpecError(f"no block {block!r} for Grad-CAM; choose one of: {', '.join(self.spec.block_names)}")
         logits_layer = next((l for l in reversed(self.spec.active_layers) if isinstance(l, Dense)), None)
         if logits_layer is None or logits_layer.activation is not None:
             raise SpecError("Grad-CAM needs the logits layer 'linear' (a Dense layer without activation)")
-        fn = self._gradcam_fns.get(block)
-        if fn is None:
-            sub = keras.Model(self.model.inputs, [self.model.get_layer(block).output,
-                                                  self.model.get_layer(logits_layer.name).output])
-
-            @tf.function(input_signature=[*_signature(self.model), tf.TensorSpec((), tf.int32)])
-            def fn(x, c):
-                with tf.GradientTape() as tape:
-                    fmap, logits = sub(x, training=False)
-                    score = logits[0, c]
-                grads = tape.gradient(score, fmap)
-                weights = tf.reduce_mean(grads, axis=(1, 2))  # (1, C)
-                cam = tf.nn.relu(tf.reduce_sum(fmap * weights[:, None, None, :], axis=-1))[0]
-                return cam, tf.nn.softmax(logits)[0]
-
-            self._gradcam_fns[block] = fn
         x = self.preprocess(rgb)
-        key = (hash(x.tobytes()), block, class_index)
-        if key in self._gradcams:
-            return self._gradcams[key]
+        digest = hash(x.tobytes())
         with device_scope(self.device):
             if class_index is None:
                 class_index = int(np.argmax(compiled_forward(self.model)(x)[0]))
             if not 0 <= class_index < self.spec.classes:
                 raise SpecError(f"class {class_index} does not exist; classes are 0..{self.spec.classes - 1}")
-            cam, probs = fn(tf.constant(x), tf.constant(class_index, tf.int32))
-        cam = cam.numpy().astype(np.float32)
-        peak = float(cam.max())
-        heat = cam / peak if peak > 0 else np.zeros_like(cam)
-        result = GradCam(block, class_index, self.labels[class_index], float(probs.numpy()[class_index]), heat, peak)
-        self._gradcams[key] = result
-        while len(self._gradcams) > 16:  # a few images x blocks x classes; reruns reuse them
-            self._gradcams.pop(next(iter(self._gradcams)))
-        return result
+            key = (digest, class_index)
+            if key not in self._gradcams:
+                fn = self._gradcam_fn(logits_layer.name)
+                cams, probs = fn(tf.constant(x), tf.constant(class_index, tf.int32))
+                p = float(probs.numpy()[class_index])
+                result = {}
+                for name, cam in zip(self.spec.block_names, cams):
+                    cam = cam.numpy().astype(np.float32)
+                    peak = float(cam.max())
+                    heat = cam / peak if peak > 0 else np.zeros_like(cam)
+                    result[name] = GradCam(name, class_index, self.labels[class_index], p, heat, peak)
+                self._gradcams[key] = result
+                while len(self._gradcams) > 8:  # a few images x classes; reruns reuse them
+                    self._gradcams.pop(next(iter(self._gradcams)))
+        return self._gradcams[key][block]
+
+    def _gradcam_fn(self, logits_name: str):
+        if self._gradcam_all is None:
+            names = list(self.spec.block_names)
+            sub = keras.Model(self.model.inputs, [*(self.model.get_layer(n).output for n in names),
+                                                  self.model.get_layer(logits_name).output])
+
+            @tf.function(input_signature=[*_signature(self.model), tf.TensorSpec((), tf.int32)])
+            def fn(x, c):
+                with tf.GradientTape() as tape:
+                    *fmaps, logits = sub(x, training=False)
+                    score = logits[0, c]  # the logit, not the softmax probability
+                grads = tape.gradient(score, fmaps)
+                cams = []
+                for fmap, grad in zip(fmaps, grads):
+                    weights = tf.reduce_mean(grad, axis=(1, 2))  # (1, C): spatially averaged gradients
+                    cams.append(tf.nn.relu(tf.reduce_sum(fmap * weights[:, None, None, :], axis=-1))[0])
+                return cams, tf.nn.softmax(logits)[0]
+
+            self._gradcam_all = fn
+        return self._gradcam_all
 
 
 _RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()

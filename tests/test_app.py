@@ -6,6 +6,7 @@ the arithmetic written out where it is a golden number.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -187,6 +188,19 @@ def test_malformed_url_falls_back_with_an_error(query, fallback, expected_total)
     assert len(msg) == 1 and f"Showing the {fallback} preset instead" in msg[0]
     assert total(at) == expected_total
     assert at.query_params["preset"] in (fallback, [fallback])
+
+
+def test_graph_downloads_without_dot_say_how_to_install(monkeypatch):
+    at = run_app()
+    labels = [b.label for b in at.get("download_button")]
+    if shutil.which("dot"):
+        assert {"Download DOT", "Download SVG", "Download PNG"} <= set(labels)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no dot on the PATH
+    at = run_app()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download DOT" in labels and "Download SVG" not in labels and "Download PNG" not in labels
+    assert any("apt-get install graphviz" in i.value for i in at.info)
 
 
 def test_compare_tab_shows_the_other_models_totals():

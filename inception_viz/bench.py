@@ -62,11 +62,10 @@ class Plan:
 
     def __init__(self, quick: bool):
         self.quick = quick
-        self.builds = 3 if quick else 7
-        self.analytic = 20 if quick else 100
-        self.forwards = 10 if quick else 30
-        self.predicts = 5 if quick else 15
-        self.views = 10 if quick else 30
+        self.builds = 3 if quick else 7  # rounds of: 1 build, `analytic` counts, `views` edits
+        self.analytic = 10
+        self.views = 3 if quick else 5
+        self.forward_rounds = 3 if quick else 10  # of 3 calls each
         self.edit_to_activations = 1 if quick else 3
         self.cold = 1 if quick else 3
         self.rss_cycles = 3 if quick else 50
@@ -205,82 +204,131 @@ def _image(np):
     return rng.uniform(-120, 130, size=(1, 224, 224, 3)).astype("float32")
 
 
-def measure_analytic_over_keras(ctx):
+def measure_counts_and_views(ctx) -> dict[str, float]:
+    """analytic_over_keras and edit_to_views_over_build: per round, one Keras build +
+    count_params, then analytic counts and width edits -> views, so that both ratios share
+    their denominator and a change in load hits all three alike."""
     from . import counter
     from .keras_model import build_keras
 
     spec = ctx.spec
-    analytic = _median_time(lambda: counter._analyze(spec), ctx.plan.analytic, warmup=3)
 
     def build():
-        m = build_keras(spec)
-        m.count_params()
+        build_keras(spec).count_params()
 
-    build_s = _median_time(build, ctx.plan.builds, warmup=1)
-    ctx.build_s = build_s
-    ctx.absolute["analytic_count_ms"] = analytic * 1e3
-    ctx.absolute["keras_build_count_params_s"] = build_s
-    return analytic / build_s
+    builds, analytic, views = [], [], []
+    parts: dict[str, list[float]] = {}
+    build()  # warm-up
+    counter._analyze(spec)
+    out = {}
+    try:
+        ctx.app.views(_fresh_edit(spec))  # warm-up: imports plotly, graphviz
+    except Exception as exc:  # noqa: BLE001 - reported as null with the reason
+        _note_failure(ctx, ("edit_to_views_over_build",), exc)
+        views = None
+    for _ in range(ctx.plan.builds):
+        t0 = time.perf_counter()
+        build()
+        builds.append(time.perf_counter() - t0)
+        for _ in range(ctx.plan.analytic):
+            t0 = time.perf_counter()
+            counter._analyze(spec)  # the uncached count
+            analytic.append(time.perf_counter() - t0)
+        for _ in range(ctx.plan.views if views is not None else 0):
+            t0 = time.perf_counter()
+            ctx.app.views(_fresh_edit(spec), parts)
+            views.append(time.perf_counter() - t0)
+    ctx.build_s = statistics.median(builds)
+    ctx.absolute["keras_build_count_params_s"] = ctx.build_s
+    ctx.absolute["analytic_count_ms"] = statistics.median(analytic) * 1e3
+    out["analytic_over_keras"] = statistics.median(analytic) / ctx.build_s
+    if views:
+        ctx.absolute["edit_to_views_ms"] = statistics.median(views) * 1e3
+        for name, times in parts.items():
+            ctx.absolute[f"edit_to_views_{name}_ms"] = statistics.median(times) * 1e3
+        out["edit_to_views_over_build"] = statistics.median(views) / ctx.build_s
+    return out
 
 
-def measure_forward(ctx):
-    """forward_over_predict, forward_over_onnxruntime and the plain forward itself."""
-    x = ctx.x
-    model = ctx.model
-    predict_s = _median_time(lambda: model.predict(x, verbose=0), ctx.plan.predicts, warmup=ctx.plan.warmup)
-    ctx.absolute["predict_ms"] = predict_s * 1e3
-    forward = ctx.app.forward(model)
-    forward_s = _median_time(lambda: forward(x), ctx.plan.forwards, warmup=ctx.plan.warmup)
-    ctx.forward_s = forward_s
-    ctx.absolute["app_forward_ms"] = forward_s * 1e3
-    from .counter import analyze
+def _interleaved(fns: dict, rounds: int, warmup: int, block: int = 3) -> dict[str, float]:
+    """Median wall seconds of each callable, run in turns of ``block`` calls (a a a, b b b,
+    c c c, a a a, ...) so that a change in the machine's load hits all of them alike; the
+    first call of a turn may pay for the previous callable's spinning threads, the median
+    of each callable's calls does not."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
-    # one multiply-add = 2 FLOPs; compare with what the CPU's cores can do at peak
-    ctx.absolute["app_forward_gflops"] = 2 * analyze(ctx.spec).total_macs / forward_s / 1e9
-    return forward_s / predict_s
 
-
-def measure_onnxruntime(ctx):
+def _onnxruntime_fn(ctx):
+    """A callable running onnxruntime on the zoo-layout export of ``ctx.model``."""
     try:
         import onnxruntime as ort
     except ModuleNotFoundError:
         raise Unavailable("onnxruntime is not installed (pip install -r requirements-dev.txt)") from None
-    if ctx.forward_s is None:
-        raise Unavailable("the app's forward was not measured")
-    zoo = _module("inception_viz.onnx_zoo")
-    export = _attr(zoo, "keras_to_zoo_onnx")
-    data = export(ctx.model, ctx.spec).SerializeToString()
-    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    export = _attr(_module("inception_viz.onnx_zoo"), "keras_to_zoo_onnx")
+    sess = ort.InferenceSession(export(ctx.model, ctx.spec).SerializeToString(), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0].name
     # the zoo layout reads BGR, NCHW; our Keras model RGB, NHWC (same values otherwise)
     x_nchw = ctx.np.ascontiguousarray(ctx.x[..., ::-1].transpose(0, 3, 1, 2))
-    ort_s = _median_time(lambda: sess.run(None, {inp: x_nchw}), ctx.plan.forwards, warmup=ctx.plan.warmup)
-    ctx.absolute["onnxruntime_ms"] = ort_s * 1e3
     # the same network and weights: the two outputs agree
-    ort_probs = sess.run(None, {inp: x_nchw})[0]
     keras_probs = ctx.np.asarray(ctx.model(ctx.x, training=False))
-    ctx.absolute["onnxruntime_max_abs_diff"] = float(ctx.np.abs(ort_probs - keras_probs).max())
-    return ctx.forward_s / ort_s
+    ctx.absolute["onnxruntime_max_abs_diff"] = float(ctx.np.abs(sess.run(None, {inp: x_nchw})[0] - keras_probs).max())
+    return lambda: sess.run(None, {inp: x_nchw})
 
 
-def measure_activations_over_forward(ctx):
-    if ctx.forward_s is None:
-        raise Unavailable("the app's forward was not measured")
-    acts = ctx.app.activations(ctx.model)
-    act_s = _median_time(lambda: acts(ctx.x), ctx.plan.forwards, warmup=ctx.plan.warmup)
-    ctx.absolute["activations_all_blocks_ms"] = act_s * 1e3
-    ctx.activations_fn = acts
-    return act_s / ctx.forward_s
+def _note_failure(ctx, keys, exc: Exception) -> None:
+    msg = str(exc) if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+    for k in keys:
+        ctx.notes.setdefault(k, msg)
 
 
-def measure_edit_to_views(ctx):
-    ctx.app.views(_fresh_edit(ctx.spec))  # warm-up: imports plotly, graphviz
-    parts: dict[str, list[float]] = {}
-    views_s = _median_time(lambda: ctx.app.views(_fresh_edit(ctx.spec), parts), ctx.plan.views, warmup=1)
-    ctx.absolute["edit_to_views_ms"] = views_s * 1e3
-    for name, times in parts.items():
-        ctx.absolute[f"edit_to_views_{name}_ms"] = statistics.median(times) * 1e3
-    return views_s / ctx.build_s
+def measure_forwards(ctx) -> dict[str, float]:
+    """forward_over_predict, forward_over_onnxruntime, activations_over_forward: the app's
+    forward, model.predict, onnxruntime and the activation pass, timed in turn."""
+    x, model = ctx.x, ctx.model
+    fns = {"predict": lambda: model.predict(x, verbose=0)}
+    try:
+        forward = ctx.app.forward(model)
+        fns["forward"] = lambda: forward(x)
+    except Exception as exc:  # noqa: BLE001 - reported as null with the reason
+        _note_failure(ctx, ("forward_over_predict", "forward_over_onnxruntime", "activations_over_forward"), exc)
+    try:
+        fns["onnxruntime"] = _onnxruntime_fn(ctx)
+    except Exception as exc:  # noqa: BLE001
+        _note_failure(ctx, ("forward_over_onnxruntime",), exc)
+    try:
+        acts = ctx.app.activations(model)
+        fns["activations"] = lambda: acts(x)
+        ctx.activations_fn = acts
+    except Exception as exc:  # noqa: BLE001
+        _note_failure(ctx, ("activations_over_forward",), exc)
+    t = _interleaved(fns, ctx.plan.forward_rounds, ctx.plan.warmup)
+    ctx.absolute["predict_ms"] = t["predict"] * 1e3
+    out = {}
+    if "forward" in t:
+        from .counter import analyze
+
+        ctx.forward_s = t["forward"]
+        ctx.absolute["app_forward_ms"] = t["forward"] * 1e3
+        # one multiply-add = 2 FLOPs; compare with what the CPU's cores can do at peak
+        ctx.absolute["app_forward_gflops"] = 2 * analyze(ctx.spec).total_macs / t["forward"] / 1e9
+        out["forward_over_predict"] = t["forward"] / t["predict"]
+        if "onnxruntime" in t:
+            ctx.absolute["onnxruntime_ms"] = t["onnxruntime"] * 1e3
+            out["forward_over_onnxruntime"] = t["forward"] / t["onnxruntime"]
+        if "activations" in t:
+            ctx.absolute["activations_all_blocks_ms"] = t["activations"] * 1e3
+            out["activations_over_forward"] = t["activations"] / t["forward"]
+    return out
 
 
 def measure_edit_to_activations(ctx):
@@ -488,6 +536,8 @@ def run_bench(quick: bool = False, progress=None) -> dict:
             ctx.notes[key or label] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         if key is not None:
             results[key] = value
+        elif isinstance(value, dict):
+            results.update(value)
         say(f"bench: {label} done in {time.perf_counter() - t0:.1f} s")
 
     # Cold starts first, while this process holds no TensorFlow and little memory.
@@ -508,15 +558,9 @@ def run_bench(quick: bool = False, progress=None) -> dict:
     ctx.x = _image(np)
     ctx.model = ctx.app.build(ctx.spec)  # the app's build: random weights, seed 0
 
-    step("analytic_over_keras", "analytic count vs Keras build", measure_analytic_over_keras)
-    step("forward_over_predict", "forward vs model.predict", measure_forward)
-    step("forward_over_onnxruntime", "forward vs onnxruntime", measure_onnxruntime)
-    step("activations_over_forward", "activations vs forward", measure_activations_over_forward)
+    step(None, "analytic count and edit -> views vs Keras build", measure_counts_and_views)
+    step(None, "forward vs model.predict, onnxruntime, activations", measure_forwards)
     step(None, "mosaics", measure_mosaic)
-    if ctx.build_s:
-        step("edit_to_views_over_build", "edit -> views", measure_edit_to_views)
-    else:
-        ctx.notes["edit_to_views_over_build"] = "the Keras build was not measured"
     step("edit_to_activations_over_naive", "edit -> activations", measure_edit_to_activations)
     step("rss_growth_mb_50_edits", f"memory over {plan.rss_cycles} edit cycles", measure_rss)
 

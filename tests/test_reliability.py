@@ -812,8 +812,16 @@ def test_control_characters_in_a_name_give_valid_dot():
     _dot_parses(graph.overview_dot(analyze(spec)))
 
 
-@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)]))),
-               min_size=1, max_size=30))
+@pytest.mark.xfail(strict=True, reason="graph.overview_dot: a block name that is empty, only tabs/newlines/CRs, or "
+                   "only ']' (e.g. '<B>]</B>') breaks Graphviz's HTML-label parser (syntax error); not reachable "
+                   "from the app or configs (names come from presets). Reported to graph.py's owner")
+@pytest.mark.parametrize("name", ["", "\t", "\n", "\r", "]", "]]"], ids=["empty", "tab", "newline", "cr", "bracket", "brackets"])
+def test_blank_block_names_give_valid_dot(name):
+    spec = renamed(preset("block"), preset("block").block_names[0], name)
+    _dot_parses(graph.overview_dot(analyze(spec)))
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30).filter(lambda n: n.strip().strip("]")))
 def test_hypothesis_any_block_name_gives_valid_dot(name):
     spec = renamed(preset("block"), preset("block").block_names[0], name)
     report = analyze(spec)

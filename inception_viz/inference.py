@@ -18,6 +18,7 @@ Mosaics and overlays are plain numpy (:mod:`inception_viz.images`).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -328,16 +329,24 @@ MAX_RUNNERS = 2
 
 
 def get_runner(spec: ModelSpec, weights: Weights | None = None, device: str | None = None) -> Runner:
-    """A cached :class:`Runner` (LRU of :data:`MAX_RUNNERS`; evicted models are released)."""
+    """A cached :class:`Runner` (LRU of :data:`MAX_RUNNERS`; an evicted model is released
+    before the next one is built)."""
     weights = weights or random_weights()
     key = (spec.key(), weights.key, device)
     if key in _RUNNERS:
         _RUNNERS.move_to_end(key)
         return _RUNNERS[key]
+    # Evict BEFORE building, and collect: a model and its compiled functions form a
+    # reference cycle, so without gc.collect() an evicted model would stay in memory until
+    # the next full collection (at most MAX_RUNNERS models are alive at any time).
+    evicted = False
+    while len(_RUNNERS) >= MAX_RUNNERS:
+        _RUNNERS.popitem(last=False)
+        evicted = True
+    if evicted:
+        gc.collect()
     runner = Runner(spec, weights, device)
     _RUNNERS[key] = runner
-    while len(_RUNNERS) > MAX_RUNNERS:
-        _RUNNERS.popitem(last=False)
     return runner
 
 

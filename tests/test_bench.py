@@ -146,10 +146,6 @@ def test_cli_lists_bench_without_importing_tensorflow():
     assert res.returncode == 0, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="inference.get_runner builds the new model before evicting and does not "
-                   "collect the evicted one (model <-> compiled-function cycle): up to MAX_RUNNERS + 1 models "
-                   "alive plus dead ones until a full GC; the bench measured ~385 MB over 20 edits "
-                   "(~67 MB when evicting first and collecting). Reported to inference.py's owner.")
 def test_get_runner_releases_an_evicted_model_before_building_the_next(monkeypatch):
     """What rss_growth_mb_50_edits depends on: at most MAX_RUNNERS models alive at any time,
     and an evicted one is freed at once even though it sits in a reference cycle (a model

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,10 +257,13 @@ class Runner:
         """All taps and the probabilities from one pass; the last image's result is cached."""
         x = self.preprocess(rgb)
         key = x.tobytes()
-        if self._last is None or self._last[0] != key:
-            with device_scope(self.device):
-                self._last = (key, activations_fn(self.model)(x))
-        return self._last[1]
+        last = self._last  # one read: another session may replace it at any time
+        if last is not None and last[0] == key:
+            return last[1]
+        with device_scope(self.device):
+            result = activations_fn(self.model)(x)
+        self._last = (key, result)
+        return result  # this caller's own result, whatever another session stored since
 
     def block_taps(self, group: str) -> tuple[Tap, ...]:
         taps = tuple(t for t in self.taps if t.group == group or (group == "stem" and t.group == "stem"))
@@ -287,7 +291,8 @@ class Runner:
             if not 0 <= class_index < self.spec.classes:
                 raise SpecError(f"class {class_index} does not exist; classes are 0..{self.spec.classes - 1}")
             key = (digest, class_index)
-            if key not in self._gradcams:
+            result = self._gradcams.get(key)
+            if result is None:
                 fn = self._gradcam_fn(logits_layer.name)
                 cams, probs = fn(tf.constant(x), tf.constant(class_index, tf.int32))
                 p = float(probs.numpy()[class_index])
@@ -299,8 +304,11 @@ class Runner:
                     result[name] = GradCam(name, class_index, self.labels[class_index], p, heat, peak)
                 self._gradcams[key] = result
                 while len(self._gradcams) > 8:  # a few images x classes; reruns reuse them
-                    self._gradcams.pop(next(iter(self._gradcams)))
-        return self._gradcams[key][block]
+                    try:
+                        self._gradcams.pop(next(iter(self._gradcams)))
+                    except (StopIteration, KeyError, RuntimeError):  # another session evicted it first
+                        break
+        return result[block]
 
     def _gradcam_fn(self, logits_name: str):
         if self._gradcam_all is None:
@@ -325,6 +333,7 @@ class Runner:
 
 
 _RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
 MAX_RUNNERS = 2
 
 
@@ -333,9 +342,15 @@ def get_runner(spec: ModelSpec, weights: Weights | None = None, device: str | No
     before the next one is built)."""
     weights = weights or random_weights()
     key = (spec.key(), weights.key, device)
-    if key in _RUNNERS:
+    with _RUNNERS_LOCK:  # sessions asking at once for a new model share one build
+        return _get_runner_locked(key, spec, weights, device)
+
+
+def _get_runner_locked(key, spec, weights, device) -> Runner:
+    runner = _RUNNERS.get(key)
+    if runner is not None:
         _RUNNERS.move_to_end(key)
-        return _RUNNERS[key]
+        return runner
     # Evict BEFORE building, and collect: a model and its compiled functions form a
     # reference cycle, so without gc.collect() an evicted model would stay in memory until
     # the next full collection (at most MAX_RUNNERS models are alive at any time).

@@ -192,10 +192,6 @@ class _Interleave:
         runner._last = None
 
 
-@pytest.mark.xfail(strict=True, reason="inference.Runner.activations stores (key, result) in self._last and then "
-                   "returns self._last[1]: a session sharing the cached runner can overwrite it in between, so "
-                   "one session is shown another session's feature maps; fix: return the local result. "
-                   "Reported to inference.py's owner")
 def test_runner_activations_are_per_caller_under_interleaving(runner):
     """Two sessions share one cached Runner and ask for the activations of different
     images. With thread B storing its result while thread A is between storing and
@@ -238,9 +234,6 @@ def test_runner_activations_are_per_caller_under_interleaving(runner):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="inference.get_runner has no lock: sessions asking at once for a model that is "
-                   "not cached yet each build their own (30 students after an edit: 30 GoogLeNets in memory at "
-                   "once), and move_to_end can meet a key another thread just evicted. Reported to inference.py's owner")
 def test_get_runner_builds_a_model_once_for_sessions_asking_at_once(monkeypatch):
     """4 threads ask for the same uncached runner at once; the (stand-in) build takes
     0.3 s, so all four ask while the first is still building. One build must serve all."""

@@ -177,3 +177,35 @@ def test_get_runner_releases_an_evicted_model_before_building_the_next(monkeypat
     assert len(inference._RUNNERS) == inference.MAX_RUNNERS
     # building runner k (k > MAX_RUNNERS) finds only the MAX_RUNNERS - 1 it keeps alive
     assert max(alive_at_build) <= inference.MAX_RUNNERS - 1, alive_at_build
+
+
+@pytest.mark.xfail(strict=True, reason="figures._layout sets template='plotly_white' on every figure: plotly "
+                   "validates and deep-copies the whole template each time (~10 ms a figure, 2/3 of "
+                   "edit -> views: 68 ms instead of 29 ms for the four figures), so edit_to_views_over_build "
+                   "misses its 0.1 goal. Setting plotly.io.templates.default = 'plotly_white' once gives the "
+                   "same figures (plotly applies its default without revalidating). Reported to figures.py's owner.")
+def test_figures_get_plotly_white_as_the_default_template_not_per_figure(monkeypatch):
+    """What edit_to_views_over_build depends on: the template comes from plotly's default
+    (applied without validation) and the figures look the same (white background)."""
+    import plotly.io as pio
+
+    from inception_viz import figures
+    from inception_viz.counter import analyze
+    from inception_viz.presets import preset
+
+    report = analyze(preset("googlenet"))
+    for make in (figures.block_metric_figure, figures.channel_flow_figure, figures.branch_share_figure,
+                 figures.activation_memory_figure):
+        fig = make(report)
+        assert fig.layout.template.layout.plot_bgcolor == "white", make.__name__
+    assert pio.templates.default == "plotly_white"
+    calls = []
+    real = figures.go.Figure.update_layout
+
+    def spy(self, *args, **kwargs):
+        calls.append("template" in kwargs or any(isinstance(a, dict) and "template" in a for a in args))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(figures.go.Figure, "update_layout", spy)
+    figures.channel_flow_figure(report)
+    assert not any(calls), "a template passed per figure is validated and deep-copied every time"

@@ -179,11 +179,6 @@ def test_get_runner_releases_an_evicted_model_before_building_the_next(monkeypat
     assert max(alive_at_build) <= inference.MAX_RUNNERS - 1, alive_at_build
 
 
-@pytest.mark.xfail(strict=True, reason="figures._layout sets template='plotly_white' on every figure: plotly "
-                   "validates and deep-copies the whole template each time (~10 ms a figure, 2/3 of "
-                   "edit -> views: 68 ms instead of 29 ms for the four figures), so edit_to_views_over_build "
-                   "misses its 0.1 goal. Setting plotly.io.templates.default = 'plotly_white' once gives the "
-                   "same figures (plotly applies its default without revalidating). Reported to figures.py's owner.")
 def test_figures_get_plotly_white_as_the_default_template_not_per_figure(monkeypatch):
     """What edit_to_views_over_build depends on: the template comes from plotly's default
     (applied without validation) and the figures look the same (white background)."""

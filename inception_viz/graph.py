@@ -58,9 +58,16 @@ def shape_str(shape) -> str:
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 9), 11, 12, *range(14, 32))}
 
 
+#: In HTML-like labels tab, newline and carriage return are shown as text too (a name is
+#: one line), and ']' is written as an entity: Graphviz's HTML-label lexer rejects a bare
+#: ']' and whitespace-only or empty formatted text (``<B></B>``).
+_HTML_CONTROL = {**_CONTROL, 9: "\\x09", 10: "\\x0a", 13: "\\x0d"}
+
+
 def _e(text) -> str:
     """Escape text for an HTML-like Graphviz label."""
-    return html.escape(str(text).translate(_CONTROL), quote=True)
+    escaped = html.escape(str(text).translate(_HTML_CONTROL), quote=True).replace("]", "&#93;")
+    return escaped if escaped.strip() else "&#160;"
 
 
 def _plain(text: str) -> str:

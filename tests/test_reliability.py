@@ -812,9 +812,6 @@ def test_control_characters_in_a_name_give_valid_dot():
     _dot_parses(graph.overview_dot(analyze(spec)))
 
 
-@pytest.mark.xfail(strict=True, reason="graph.overview_dot: a block name that is empty, only tabs/newlines/CRs, or "
-                   "only ']' (e.g. '<B>]</B>') breaks Graphviz's HTML-label parser (syntax error); not reachable "
-                   "from the app or configs (names come from presets). Reported to graph.py's owner")
 @pytest.mark.parametrize("name", ["", "\t", "\n", "\r", "]", "]]"], ids=["empty", "tab", "newline", "cr", "bracket", "brackets"])
 def test_blank_block_names_give_valid_dot(name):
     spec = renamed(preset("block"), preset("block").block_names[0], name)

@@ -263,3 +263,87 @@ def test_get_runner_builds_a_model_once_for_sessions_asking_at_once(monkeypatch)
 
 
 EDIT_BLOCK_FOR_TEST = "inception_3a"
+
+
+def _put(url: str, data: bytes, xsrf: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    boundary = "inceptionvizboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(url, data=body, method="PUT", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "X-Xsrftoken": xsrf,
+        "Cookie": f"_streamlit_xsrf={xsrf}",
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _put_headers_only(url: str, length: int, xsrf: str) -> int:
+    """Announce a ``length``-byte upload and read the answer before sending the body (the
+    server answers a too-large Content-Length at once and closes the connection)."""
+    import http.client
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    try:
+        conn.putrequest("PUT", u.path)
+        conn.putheader("Content-Type", "multipart/form-data; boundary=inceptionvizboundary")
+        conn.putheader("Content-Length", str(length))
+        conn.putheader("X-Xsrftoken", xsrf)
+        conn.putheader("Cookie", f"_streamlit_xsrf={xsrf}")
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_server_refuses_uploads_over_max_upload_size():
+    """The real server, with .streamlit/config.toml: an upload of maxUploadSize + 1 MiB is
+    refused with HTTP 413 before the app sees it, while a small upload to the same session
+    is accepted (so the 413 is about the size, not the request)."""
+    import asyncio
+    import tomllib
+    import urllib.request
+
+    import websockets
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    limit_mb = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    with loadtest.StreamlitServer() as server:
+        with urllib.request.urlopen(f"{server.url}_stcore/health", timeout=30) as r:  # sets the XSRF cookie
+            cookie = r.headers.get("Set-Cookie", "")
+        xsrf = cookie.split("_streamlit_xsrf=", 1)[1].split(";", 1)[0] if "_streamlit_xsrf=" in cookie else ""
+
+        async def session_and_uploads():
+            ws_url = server.url.replace("http://", "ws://") + "_stcore/stream"
+            async with websockets.connect(ws_url, subprotocols=["streamlit"], origin=server.url.rstrip("/"), max_size=None) as ws:
+                client = loadtest._Protocol(ws)
+                await client.rerun(120)  # the session exists once it has run
+                # the session id: from the server's runtime, through the first message of a new run
+                from streamlit.proto.BackMsg_pb2 import BackMsg
+
+                msg = BackMsg()
+                msg.rerun_script.query_string = client.query_string
+                await ws.send(msg.SerializeToString())
+                sid = None
+                while sid is None:
+                    fwd = ForwardMsg()
+                    fwd.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
+                    if fwd.WhichOneof("type") == "new_session":
+                        sid = fwd.new_session.initialize.session_id
+                base = f"{server.url}_stcore/upload_file/{sid}"
+                loop = asyncio.get_running_loop()
+                small = await loop.run_in_executor(None, _put, f"{base}/small", b"\x89PNG" + bytes(1000), xsrf)
+                big = await loop.run_in_executor(None, _put_headers_only, f"{base}/big", (limit_mb + 1) * 1024 * 1024, xsrf)
+                return small, big
+
+        small, big = asyncio.run(session_and_uploads())
+    assert small in (200, 204), small
+    assert big == 413, big

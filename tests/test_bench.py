@@ -226,3 +226,16 @@ def test_activation_pass_hands_out_the_tensors_buffers_without_copying():
     assert maps and all(isinstance(v, np.ndarray) for v in maps.values())
     copied = sorted(k for k, v in maps.items() if v.flags.owndata)
     assert not copied, f"copied out of their tensors: {copied}"
+
+
+@pytest.mark.xfail(strict=True, reason="get_runner's gc.collect() on eviction walks the ~360,000 objects that "
+                   "importing TensorFlow, Keras and Streamlit leaves on the heap: ~200 ms of every edit that "
+                   "evicts a model (a third of edit_to_activations_over_naive's numerator). gc.collect(); "
+                   "gc.freeze() once after the imports moves them out of the collector's way (a collection "
+                   "then takes 2-8 ms, memory stays bounded: +23 MB over 20 edits). Reported to inference.py's owner.")
+def test_importing_inference_moves_the_long_lived_heap_out_of_the_collectors_way():
+    code = "import gc; from inception_viz import inference; print(gc.get_freeze_count())"
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    # TensorFlow and Keras alone leave well over 100,000 tracked objects
+    assert int(res.stdout.split()[-1]) > 100_000

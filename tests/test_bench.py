@@ -206,11 +206,6 @@ def test_figures_get_plotly_white_as_the_default_template_not_per_figure(monkeyp
     assert not any(calls), "a template passed per figure is validated and deep-copied every time"
 
 
-@pytest.mark.xfail(strict=True, reason="inference.activations_fn converts its ~54 outputs with .numpy(), which "
-                   "copies every buffer (5.4 M values = 21 MB for googlenet): the pass takes ~39 ms where the "
-                   "graph takes ~26 ms, so activations_over_forward misses its 1.3 goal on a quiet machine. "
-                   "np.asarray(tensor) shares the tensor's buffer (read-only, kept alive by the array). "
-                   "Reported to inference.py's owner.")
 def test_activation_pass_hands_out_the_tensors_buffers_without_copying():
     """What activations_over_forward depends on: all block outputs come out of one pass
     without a second copy of every feature map."""
@@ -228,11 +223,6 @@ def test_activation_pass_hands_out_the_tensors_buffers_without_copying():
     assert not copied, f"copied out of their tensors: {copied}"
 
 
-@pytest.mark.xfail(strict=True, reason="get_runner's gc.collect() on eviction walks the ~360,000 objects that "
-                   "importing TensorFlow, Keras and Streamlit leaves on the heap: ~200 ms of every edit that "
-                   "evicts a model (a third of edit_to_activations_over_naive's numerator). gc.collect(); "
-                   "gc.freeze() once after the imports moves them out of the collector's way (a collection "
-                   "then takes 2-8 ms, memory stays bounded: +23 MB over 20 edits). Reported to inference.py's owner.")
 def test_importing_inference_moves_the_long_lived_heap_out_of_the_collectors_way():
     code = "import gc; from inception_viz import inference; print(gc.get_freeze_count())"
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

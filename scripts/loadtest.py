@@ -27,7 +27,10 @@ Three parts, each bounded in count and time (the script always stops by itself):
    (weak references): at most the cache limit.
 3. **Thread-safety**: threads call ``app.build_model`` for the same spec at once (one model
    must come back, built once) and run forward passes of that shared model on different
-   inputs; every output must equal the single-threaded output for the same input.
+   inputs; every output must equal the single-threaded output for the same input. The
+   same for the predictions runner (``inference.get_runner``): one runner for threads
+   asking at once, and each thread's probabilities and block activations for its own
+   image equal the single-threaded ones.
 
 Exit status 0 when every check passes, 1 otherwise; ``--json`` writes the figures.
 """
@@ -514,13 +517,47 @@ def thread_safety(threads: int, inputs_per_thread: int, seed: int = 0) -> dict:
     distinct_outputs = len({a.tobytes() for a in reference})
     app.build_model.clear()
     gc.collect()
-    return {
+    result = {
         "threads": threads,
         "forward_passes": len(xs),
         "distinct_models_from_concurrent_builds": distinct_models,
         "max_abs_diff_vs_single_thread": max(diffs),
         "same_top1": top1 == [int(np.argmax(b)) for b in concurrent],
         "distinct_outputs": distinct_outputs,
+    }
+    result.update(_runner_threads(threads, inputs_per_thread, seed))
+    return result
+
+
+def _runner_threads(threads: int, inputs_per_thread: int, seed: int) -> dict:
+    """The predictions runner (``inference.get_runner``) shared by threads: each thread's
+    top-5 and activations for its own image equal the single-threaded ones."""
+    try:
+        from inception_viz import inference
+    except ImportError:  # the predictions module is not there
+        return {}
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 1)
+    spec = preset("googlenet").with_block(EDIT_BLOCK, **{EDIT_WIDTH: 126})
+    images = [rng.integers(0, 256, (200 + 8 * i, 240, 3), dtype=np.uint8) for i in range(threads * inputs_per_thread)]
+    with ThreadPoolExecutor(threads) as pool:  # concurrent first requests: one build
+        runners = list(pool.map(lambda _: inference.get_runner(spec), range(threads)))
+    runner = runners[0]
+
+    def work(img):
+        probs = inference.get_runner(spec).probabilities(img)
+        acts = inference.get_runner(spec).activations(img)
+        return probs, acts[EDIT_BLOCK]
+
+    with ThreadPoolExecutor(threads) as pool:
+        concurrent = list(pool.map(work, images))
+    sequential = [work(img) for img in images]
+    diff = max(max(float(np.max(np.abs(a[0] - b[0]))), float(np.max(np.abs(a[1] - b[1])))) for a, b in zip(sequential, concurrent))
+    return {
+        "runner_distinct_from_concurrent_requests": len({id(r) for r in runners}),
+        "runner_images": len(images),
+        "runner_max_abs_diff_vs_single_thread": diff,
     }
 
 
@@ -548,6 +585,11 @@ def check(report: dict) -> list[str]:
             problems.append(f"threads: outputs differ from the single-threaded run by {t['max_abs_diff_vs_single_thread']}")
         if t["distinct_outputs"] != t["forward_passes"]:
             problems.append("threads: different inputs gave identical outputs")
+        if "runner_images" in t:
+            if t["runner_distinct_from_concurrent_requests"] != 1:
+                problems.append(f"threads: {t['runner_distinct_from_concurrent_requests']} runners built for one spec")
+            if t["runner_max_abs_diff_vs_single_thread"] > 1e-5:
+                problems.append(f"threads: runner outputs differ from the single-threaded run by {t['runner_max_abs_diff_vs_single_thread']}")
     return problems
 
 

@@ -92,6 +92,10 @@ def test_threads_sharing_a_cached_model_get_single_threaded_results():
     assert t["max_abs_diff_vs_single_thread"] <= 1e-5
     assert t["same_top1"]
     assert t["distinct_outputs"] == t["forward_passes"] == 12
+    if "runner_images" in t:  # the predictions runner shared by the same threads
+        assert t["runner_distinct_from_concurrent_requests"] == 1
+        assert t["runner_images"] == 12
+        assert t["runner_max_abs_diff_vs_single_thread"] <= 1e-5
 
 
 def test_checker_reports_each_kind_of_failure():
@@ -101,17 +105,21 @@ def test_checker_reports_each_kind_of_failure():
         "sessions": {"sessions": 3, "ok": 3, "errors": []},
         "endurance": {"errors": [], "max_models_alive": 2, "cache_limit": 2},
         "threads": {"distinct_models_from_concurrent_builds": 1, "max_abs_diff_vs_single_thread": 0.0,
-                    "same_top1": True, "distinct_outputs": 4, "forward_passes": 4},
+                    "same_top1": True, "distinct_outputs": 4, "forward_passes": 4,
+                    "runner_distinct_from_concurrent_requests": 1, "runner_images": 4,
+                    "runner_max_abs_diff_vs_single_thread": 0.0},
     }
     assert loadtest.check(good) == []
     bad = {
         "sessions": {"sessions": 3, "ok": 2, "errors": ["edit: timeout"]},
         "endurance": {"errors": [], "max_models_alive": 5, "cache_limit": 2},
         "threads": {"distinct_models_from_concurrent_builds": 2, "max_abs_diff_vs_single_thread": 0.5,
-                    "same_top1": False, "distinct_outputs": 1, "forward_passes": 4},
+                    "same_top1": False, "distinct_outputs": 1, "forward_passes": 4,
+                    "runner_distinct_from_concurrent_requests": 3, "runner_images": 4,
+                    "runner_max_abs_diff_vs_single_thread": 0.5},
     }
     problems = loadtest.check(bad)
-    assert len(problems) == 5, problems
+    assert len(problems) == 7, problems
 
 
 def test_percentiles_nearest_rank():

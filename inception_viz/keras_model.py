@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import random
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -165,6 +166,19 @@ def device_scope(device: str | None):
     return tf.device(device)
 
 
+def seed_initialisers(seed: int) -> None:
+    """Make the next build's initial weights a function of ``seed``: the weights
+    ``keras.utils.set_random_seed(seed)`` gives, without its ``tf.random.set_seed``, which
+    clears TensorFlow's kernel caches (every op of the build and of the next forward then
+    pays to recreate its kernel: ~0.1-0.2 s per build on a 2-core CPU, see ``bench``).
+    Keras 3 initialisers (and dropout) without a seed draw theirs from Python's ``random``
+    when they are created (``keras.random.make_default_seed``)."""
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+
+
 def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = None) -> keras.Model:
     """The Keras functional model of ``spec``.
 
@@ -176,7 +190,7 @@ def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = N
     analyze(spec)  # validate shapes and widths first, with a clear message
     check_buildable(spec)  # refuse models that would not fit in memory, before allocating
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        seed_initialisers(seed)
     with device_scope(device):
         inputs = keras.Input(shape=tuple(spec.input_shape), name="input")
         x = inputs

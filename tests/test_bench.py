@@ -229,3 +229,25 @@ def test_importing_inference_moves_the_long_lived_heap_out_of_the_collectors_way
     assert res.returncode == 0, res.stderr[-2000:]
     # TensorFlow and Keras alone leave well over 100,000 tracked objects
     assert int(res.stdout.split()[-1]) > 100_000
+
+
+def test_seeded_build_gives_set_random_seeds_weights_without_clearing_tensorflows_caches(monkeypatch):
+    """edit_to_activations_over_naive depends on it: keras.utils.set_random_seed calls
+    tf.random.set_seed, which clears TensorFlow's kernel caches on every seeded build."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from inception_viz.keras_model import build_keras
+    from inception_viz.presets import preset
+
+    spec = preset("googlenet")  # convs, LRN, dropout, dense: every kind that draws a seed
+    keras.utils.set_random_seed(5)
+    expected = [w.copy() for w in build_keras(spec).get_weights()]
+    calls = []
+    monkeypatch.setattr(tf.random, "set_seed", lambda seed: calls.append(seed))
+    got = build_keras(spec, seed=5).get_weights()
+    assert not calls
+    assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))
+    other = build_keras(spec, seed=6).get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(other, expected))

@@ -227,9 +227,11 @@ def measure_counts_and_views(ctx) -> dict[str, float]:
         _note_failure(ctx, ("edit_to_views_over_build",), exc)
         views = None
     for _ in range(ctx.plan.builds):
+        _settle()
         t0 = time.perf_counter()
         build()
         builds.append(time.perf_counter() - t0)
+        _settle()
         for _ in range(ctx.plan.analytic):
             t0 = time.perf_counter()
             counter._analyze(spec)  # the uncached count
@@ -250,6 +252,15 @@ def measure_counts_and_views(ctx) -> dict[str, float]:
     return out
 
 
+#: Pause before each timed turn: onnxruntime's and TensorFlow's worker threads spin for a
+#: while after a run and would slow whatever runs next on the two cores.
+SETTLE_S = 0.05
+
+
+def _settle() -> None:
+    time.sleep(SETTLE_S)
+
+
 def _interleaved(fns: dict, rounds: int, warmup: int, block: int = 3) -> dict[str, float]:
     """Median wall seconds of each callable, run in turns of ``block`` calls (a a a, b b b,
     c c c, a a a, ...) so that a change in the machine's load hits all of them alike; the
@@ -261,6 +272,7 @@ def _interleaved(fns: dict, rounds: int, warmup: int, block: int = 3) -> dict[st
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            _settle()
             for _ in range(block):
                 t0 = time.perf_counter()
                 fn()
@@ -353,6 +365,7 @@ def measure_edit_to_activations(ctx):
         pair = ((naive, naive_times), (app_path, app_times))
         for fn, times in pair if i % 2 == 0 else pair[::-1]:
             gc.collect()
+            _settle()
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)

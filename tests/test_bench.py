@@ -253,11 +253,6 @@ def test_seeded_build_gives_set_random_seeds_weights_without_clearing_tensorflow
     assert not all(np.array_equal(a, b) for a, b in zip(other, expected))
 
 
-@pytest.mark.xfail(strict=True, reason="figures call fig.update_layout / update_yaxes after adding the traces: "
-                   "plotly's relayout machinery costs ~4 ms (update_layout) and ~1.3 ms (update_yaxes) a call, "
-                   "the same layout given as go.Figure(layout=dict(...)) ~0.7 ms, identical JSON. The four "
-                   "figures are ~30 of the ~34 ms of an edit -> views update: edit_to_views_over_build ~0.11 "
-                   "against a 0.1 goal. Reported to figures.py's owner.")
 def test_the_four_figures_are_built_with_their_layout_not_relaid_out(monkeypatch):
     """What edit_to_views_over_build depends on: each figure is created with its whole
     layout (go.Figure(layout=...)) instead of relaid out afterwards."""

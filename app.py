@@ -840,7 +840,17 @@ def transfer_ui(spec, runner) -> None:
                "were freshly initialised; every other layer keeps its pretrained weights.")
     status = t.layer_status(spec)
     rows = [{"layer": name, "weights": s} for name, s in status.items() if s != "no weights"]
-    with st.expander("Which layers are pretrained"):
+    with st.expander("Which layers are pretrained", expanded=True):
+        st.html(GRAPH_CSS)
+        st.graphviz_chart(graph.overview_dot(runner.report, status=status), width="stretch")
+        st.markdown(
+            " ".join(
+                f'<span style="border:3px {"solid" if "dashed" not in style else "dashed"} {color};padding:2px 8px;'
+                f'border-radius:4px;margin-right:6px">{text}</span>'
+                for text, color, style in graph.WEIGHT_STATUS_STYLE.values()
+            ),
+            unsafe_allow_html=True,
+        )
         branches = runner.transfer.branch_status(spec)
         for r in rows:
             if r["layer"] in branches:

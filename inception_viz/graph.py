@@ -12,6 +12,7 @@ blocks and the head on their own row. The four branches keep the colours of
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import graphviz
 
@@ -91,9 +92,26 @@ def _node_id(name: str) -> str:
     return "n_" + "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
-def _block_label(row: Row, highlight: bool) -> str:
+#: How the overview marks which layers carry loaded (pretrained) weights after edits:
+#: status -> (text, border colour, border style).
+WEIGHT_STATUS_STYLE = {
+    "pretrained": ("pretrained", "#009E73", "rounded,filled"),
+    "partly pretrained": ("partly pretrained", "#E69F00", "rounded,filled,dashed"),
+    "fresh": ("fresh init", "#D55E00", "rounded,filled,dashed"),
+}
+
+
+def _status_text(status: str | None) -> str:
+    if status not in WEIGHT_STATUS_STYLE:
+        return ""
+    text, color, _ = WEIGHT_STATUS_STYLE[status]
+    return f'<FONT COLOR="{color}"><B>{_e(text)}</B></FONT>'
+
+
+def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
     """An HTML table: the block name, its output and parameters, and a colour strip with
-    the channels each branch contributes."""
+    the channels each branch contributes (and, with weights loaded, whether they are
+    pretrained)."""
     cells = []
     for key in BRANCH_KEYS:
         br = row.branches[key]
@@ -105,17 +123,19 @@ def _block_label(row: Row, highlight: bool) -> str:
         f'<TR><TD COLSPAN="4">{title}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(fmt_k(row.params))} params</TD></TR>'
-        f"<TR>{''.join(cells)}</TR>"
+        + (f'<TR><TD COLSPAN="4">{_status_text(status)}</TD></TR>' if _status_text(status) else "")
+        + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
     )
 
 
-def _group_label(title: str, rows: list[Row]) -> str:
+def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None = None) -> str:
     lines = [f"<B>{_e(title)}</B>"]
     for r in rows:
         extra = f" · {_e(fmt_k(r.params))}" if r.params else ""
         detail = f" {_e(r.detail)}" if r.detail and r.kind != "dropout" else ""
-        lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}')
+        mark = _status_text((status or {}).get(r.name))
+        lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}' + (f" · {mark}" if mark else ""))
     body = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
 
@@ -144,14 +164,23 @@ def _segments(report: Report) -> list[tuple[str, list[Row]]]:
     return segs
 
 
-def overview_dot(report: Report, rankdir: str = "TB", edited: set[str] | frozenset = frozenset(), wrap: int = 4) -> str:
+def overview_dot(
+    report: Report,
+    rankdir: str = "TB",
+    edited: set[str] | frozenset = frozenset(),
+    wrap: int = 4,
+    status: Mapping[str, str] | None = None,
+) -> str:
     """The whole network: input → stem → blocks → head, wrapped like text so it fits a
     projector: the stem, each stage of blocks (with the pool after it) and the head each
     take one row; the edge that ends a row comes back to the start of the next one.
 
     Each block node shows its output shape, its parameters and, in the branch colours, the
     channels each branch adds to the concat. Edges carry the tensor shape. ``edited``
-    names blocks to mark with ✎ (they differ from the preset)."""
+    names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
+    to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
+    ``weights.TransferReport.layer_status``): those layers say so and get a border of
+    :data:`WEIGHT_STATUS_STYLE`."""
     spec = report.spec
     g = _graph("overview", rankdir)
     g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE, newrank="true")
@@ -160,14 +189,18 @@ def overview_dot(report: Report, rankdir: str = "TB", edited: set[str] | frozens
     rows: list[list[tuple[str, str, dict, tuple]]] = []
     for seg_i, (kind, seg) in enumerate(_segments(report)):
         if kind in ("stem", "head"):
-            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
+            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg, status), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
             continue
         row = []
         for r in seg:
             if r.kind == "inception":
                 mark = r.name in edited
                 attrs = {"fillcolor": "#FFFFFF", "penwidth": "2.5" if mark else "1.4", "color": "#D55E00" if mark else "#555555"}
-                row.append((_node_id(r.name), _block_label(r, mark), attrs, r.output_shape))
+                st = (status or {}).get(r.name)
+                if st in WEIGHT_STATUS_STYLE:
+                    _, color, style = WEIGHT_STATUS_STYLE[st]
+                    attrs.update(color=color, style=style, penwidth="3")
+                row.append((_node_id(r.name), _block_label(r, mark, st), attrs, r.output_shape))
             else:
                 detail = f" {r.detail}" if r.detail else ""
                 attrs = {"shape": "box", "style": "filled", "fillcolor": "#EDEDED", "fontsize": EDGE_FONT_SIZE}

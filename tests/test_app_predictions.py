@@ -114,6 +114,9 @@ def test_transfer_after_an_edit_is_shown(zoo_file):
     status = dict(zip(df["layer"], df["weights"]))
     assert status["inception_4c"] == "partly pretrained" and status["inception_4d"] == "partly pretrained"
     assert status["inception_4e"] == "pretrained" and status["conv1"] == "pretrained"
+    # the overview graph beside the table marks the same blocks
+    dot = at.get("graphviz_chart")[-1].proto.spec
+    assert "partly pretrained" in dot and ">pretrained<" in dot
     assert any("Predictions of" in w.value or "re-initialised" in w.value for w in at.warning)
 
 

@@ -171,3 +171,27 @@ def test_render_without_dot_says_how_to_install(monkeypatch):
 def test_bad_rankdir_is_refused():
     with pytest.raises(ValueError, match="rankdir"):
         graph.overview_dot(counter.analyze(presets.preset("block")), rankdir="XY")
+
+
+
+def test_overview_marks_pretrained_and_fresh_layers():
+    """With weights loaded after an edit, the overview says which layers carry them."""
+    report = counter.analyze(presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}))
+    status = {"conv1": "pretrained", "inception_4c": "partly pretrained", "inception_4d": "partly pretrained",
+              "inception_4e": "pretrained", "linear": "fresh"}
+    source = graph.overview_dot(report, status=status)
+    _, green, _ = graph.WEIGHT_STATUS_STYLE["pretrained"]
+    _, orange, dashed = graph.WEIGHT_STATUS_STYLE["partly pretrained"]
+
+    def node(name):
+        return next(line for line in source.splitlines() if line.strip().startswith(graph._node_id(name) + " "))
+
+    assert f'color="{orange}"' in node("inception_4c") and "partly pretrained" in node("inception_4c")
+    assert f'style="{dashed}"' in node("inception_4d")
+    assert f'color="{green}"' in node("inception_4e") and ">pretrained<" in node("inception_4e")
+    assert "pretrained" not in node("inception_3a") and "fresh" not in node("inception_3a")  # no status given
+    assert f'112x112x64 · 9.47 K · <FONT COLOR="{green}"><B>pretrained</B>' in source  # conv1, in the stem group
+    assert "fresh init" in source  # the head's linear layer, in the head group
+    assert "pretrained" not in graph.overview_dot(report)  # without weights nothing is claimed
+    if shutil.which("dot"):
+        assert render.render(source, "svg").lstrip().startswith(b"<")

@@ -635,12 +635,14 @@ def _summary(model) -> str:
     return "\n".join(lines)
 
 
-def _keras_bytes(model) -> bytes:
+def _keras_bytes(model, spec) -> bytes:
+    """The built model as a ``.keras`` file with this app's entry (config, preprocessing),
+    so the Predictions tab loads it back as what it is: ``build_model`` seeds with 0."""
+    from inception_viz import weights as W
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
+        path = W.save_model_file(model, os.path.join(tmp, "model.keras"), spec, W.random_weights(0))
+        return path.read_bytes()
 
 
 def instantiate_ui(spec, report) -> None:
@@ -668,7 +670,7 @@ def instantiate_ui(spec, report) -> None:
                f"(the counter: {fmt_int(report.total_params)}).")
     with st.expander("model.summary()"):
         st.code(_summary(model), language=None)
-    st.download_button("Download the built model (.keras)", lambda: _keras_bytes(model), file_name=f"{spec.name}.keras",
+    st.download_button("Download the built model (.keras)", lambda: _keras_bytes(model, spec), file_name=f"{spec.name}.keras",
                        mime="application/zip", help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
 
     if report.blocks:

@@ -348,9 +348,15 @@ def test_keras_download_round_trips_safely():
 
     spec = presets.preset("block")
     model = keras_model.build_keras(spec, seed=0)
-    data = app._keras_bytes(model)
+    data = app._keras_bytes(model, spec)
     assert data[:2] == b"PK"  # a .keras file is a zip archive
     path = Path(app.tempfile.mkdtemp()) / "block.keras"
     path.write_bytes(data)
     loaded = keras.models.load_model(path, custom_objects=keras_model.CUSTOM_OBJECTS, safe_mode=True)
     assert loaded.count_params() == 22_965
+    # and the app's own loader reads it back as this spec with its (random, seed 0) origin
+    from inception_viz import weights as W
+
+    back = W.load_keras_file(data, name="block.keras")
+    assert not back.trained and "random initialisation (seed 0)" in back.label
+    assert sum(a.size for arrays in back.by_layer.values() for a in arrays) == 22_965

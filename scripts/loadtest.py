@@ -1,6 +1,6 @@
 """Load, endurance and thread-safety runs for Inception Explorer (issue 6), on loopback only.
 
-    .venv/bin/python scripts/loadtest.py           # short form (CI): 4 + 2 sessions, 20 edits
+    .venv/bin/python scripts/loadtest.py           # short form (CI): 4 + 1 sessions, 20 edits
     .venv/bin/python scripts/loadtest.py --full    # 30 + 5 sessions, 200 edits (several minutes)
     .venv/bin/python scripts/loadtest.py --sessions 10 --browsers 0 --edits 50 --json out.json
 
@@ -82,8 +82,8 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 EDIT_BLOCK, EDIT_WIDTH = "inception_3a", "3x3"  # the default block in focus and its 3x3 width
-SHORT = dict(sessions=4, browsers=2, edits=20, threads=4, inputs=3)
-FULL = dict(sessions=30, browsers=5, edits=200, threads=8, inputs=5)
+SHORT = dict(sessions=4, browsers=1, edits=20, threads=4, inputs=3, step_timeout_s=180, total_timeout_s=900)
+FULL = dict(sessions=30, browsers=5, edits=200, threads=8, inputs=5, step_timeout_s=900, total_timeout_s=1800)
 
 
 def edited_total(value: int) -> int:
@@ -227,9 +227,13 @@ class SessionResult:
     steps: dict = field(default_factory=dict)  # step name -> seconds
 
 
+PREDICT_TOGGLE = "Run the network on an image"
+PREDICT_UPLOADER = "…or your own image"
+
+
 def _has_predictions(app_source: str) -> bool:
-    """Whether the app offers predictions on an uploaded image yet (issue 4 lands it)."""
-    return "not available yet" not in app_source and "file_uploader" in app_source.split("def predictions_ui", 1)[-1]
+    """Whether the app offers predictions on an uploaded image (its switch and uploader)."""
+    return PREDICT_TOGGLE in app_source and PREDICT_UPLOADER in app_source
 
 
 async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, image: Path | None) -> SessionResult:
@@ -259,8 +263,17 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
             step = "predict"
             t = time.monotonic()
             await page.get_by_role("tab", name="Predictions & feature maps").click(timeout=step_timeout_ms)
-            await page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(image))
-            await expect(page.get_by_text("top-5", exact=False).first).to_be_visible(timeout=step_timeout_ms)
+            await page.get_by_text(PREDICT_TOGGLE, exact=True).click(timeout=step_timeout_ms)
+            uploader = (page.locator('[data-testid="stFileUploader"]').filter(has_text=PREDICT_UPLOADER)
+                        .locator('[data-testid="stFileUploaderDropzoneInput"]'))
+            await uploader.set_input_files(str(image), timeout=step_timeout_ms)
+            try:
+                await expect(page.get_by_text(f"{image.name}, as the network sees it").first).to_be_visible(timeout=step_timeout_ms)
+                await expect(page.locator('[data-testid="stPlotlyChart"]').last).to_be_visible(timeout=step_timeout_ms)
+            except Exception:
+                if os.environ.get("LOADTEST_SHOTS"):
+                    await page.screenshot(path=f"{os.environ['LOADTEST_SHOTS']}/session{i}.png", full_page=True)
+                raise
             res.steps["predict"] = time.monotonic() - t
 
         step = "check"
@@ -285,6 +298,8 @@ class _Protocol:
     def __init__(self, ws):
         self.ws = ws
         self.query_string = ""
+        self.session_id = ""
+        self.states: dict = {}  # widget id -> WidgetState: sent on every rerun, as the frontend does
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
         """Ask for a script run (with changed widget states) and collect the elements it
@@ -292,10 +307,12 @@ class _Protocol:
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+        for w in widgets:
+            self.states[w.id] = w
         msg = BackMsg()
         msg.rerun_script.query_string = self.query_string
         msg.rerun_script.page_script_hash = ""
-        msg.rerun_script.widget_states.widgets.extend(widgets)
+        msg.rerun_script.widget_states.widgets.extend(self.states.values())
         await self.ws.send(msg.SerializeToString())
         elements = []
         deadline = time.monotonic() + timeout_s
@@ -311,15 +328,74 @@ class _Protocol:
                 elements.append(el)
             elif kind == "page_info_changed":
                 self.query_string = fwd.page_info_changed.query_string
+            elif kind == "new_session":
+                self.session_id = fwd.new_session.initialize.session_id
             elif kind == "script_finished":
                 return elements
+
+
+def _find(elements, kind: str, label: str):
+    """The first element of ``kind`` (``number_input``, ``checkbox``, ``file_uploader``…)
+    whose label starts with ``label``."""
+    return next((getattr(e, kind) for e in elements if e.WhichOneof("type") == kind
+                 and getattr(e, kind).label.startswith(label)), None)
+
+
+def _upload(url: str, session_id: str, file_id: str, path: Path, xsrf: str) -> None:
+    """PUT a file to the session's upload endpoint, as the frontend does for an uploader."""
+    boundary = "inceptionvizloadtest"
+    data = path.read_bytes()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"{url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        if r.status not in (200, 204):
+            raise RuntimeError(f"upload answered HTTP {r.status}")
+
+
+def _xsrf_token(url: str) -> str:
+    """The XSRF cookie the health endpoint sets (uploads must echo it in a header)."""
+    with urllib.request.urlopen(f"{url}_stcore/health", timeout=30) as r:
+        cookie = r.headers.get("Set-Cookie", "")
+    return cookie.split("_streamlit_xsrf=", 1)[1].split(";", 1)[0] if "_streamlit_xsrf=" in cookie else ""
+
+
+async def _ws_predict(client: "_Protocol", url: str, elements: list, image: Path, timeout_s: float) -> None:
+    """Turn the predictions section on, upload ``image`` to its uploader and check that the
+    page shows the top-k chart for that image (by its caption), with no error."""
+    from streamlit.proto.Common_pb2 import FileUploaderState, UploadedFileInfo
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    toggle = _find(elements, "checkbox", PREDICT_TOGGLE)
+    if toggle is None:
+        raise RuntimeError(f"no {PREDICT_TOGGLE!r} switch on the page")
+    elements = await client.rerun(timeout_s, [WidgetState(id=toggle.id, bool_value=True)])
+    uploader = _find(elements, "file_uploader", PREDICT_UPLOADER)
+    if uploader is None:
+        raise RuntimeError(f"no image uploader labelled {PREDICT_UPLOADER!r}")
+    loop = asyncio.get_running_loop()
+    xsrf = await loop.run_in_executor(None, _xsrf_token, url)
+    file_id = f"loadtest-{client.session_id[:8]}"
+    await loop.run_in_executor(None, _upload, url, client.session_id, file_id, image, xsrf)
+    info = UploadedFileInfo(file_id=file_id, name=image.name, size=image.stat().st_size)
+    state = WidgetState(id=uploader.id, file_uploader_state_value=FileUploaderState(uploaded_file_info=[info]))
+    elements = await client.rerun(timeout_s, [state])
+    errors = [e.alert.body for e in elements if e.WhichOneof("type") == "alert" and e.alert.format == e.alert.ERROR]
+    if errors:
+        raise RuntimeError(f"the predictions section shows an error: {errors[0][:200]}")
+    captions = [c for e in elements if e.WhichOneof("type") == "imgs" for img in e.imgs.imgs for c in [img.caption]]
+    if not any(c.startswith(f"{image.name}, as the network sees it") for c in captions):
+        raise RuntimeError(f"no prediction for the uploaded {image.name}: image captions {captions[:3]}")
+    if not any(e.WhichOneof("type") == "plotly_chart" for e in elements):
+        raise RuntimeError("no top-k chart after the upload")
 
 
 def _metric(elements, label_prefix: str) -> str | None:
     return next((e.metric.body for e in elements if e.WhichOneof("type") == "metric" and e.metric.label.startswith(label_prefix)), None)
 
 
-async def _ws_session(url: str, i: int, value: int, step_timeout_s: float) -> SessionResult:
+async def _ws_session(url: str, i: int, value: int, step_timeout_s: float, image: Path | None = None) -> SessionResult:
     import websockets
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
@@ -351,6 +427,12 @@ async def _ws_session(url: str, i: int, value: int, step_timeout_s: float) -> Se
             if f"{EDIT_BLOCK}=" not in client.query_string:
                 raise RuntimeError(f"the URL does not carry the edit: {client.query_string!r}")
             res.steps["edit"] = time.monotonic() - t
+
+            if image is not None:
+                step = "predict"
+                t = time.monotonic()
+                await _ws_predict(client, url, elements, image, step_timeout_s)
+                res.steps["predict"] = time.monotonic() - t
         res.ok = True
     except Exception as exc:
         res.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
@@ -361,7 +443,7 @@ async def _run_sessions(url: str, n: int, n_browser: int, step_timeout_s: float,
                         image: Path | None) -> list[SessionResult]:
     """``n`` protocol sessions and ``n_browser`` Chromium sessions, all at once. Every
     session edits to its own width: 129, 130, ... (the paper has 128)."""
-    tasks = [_ws_session(url, i, 129 + i, step_timeout_s) for i in range(n)]
+    tasks = [_ws_session(url, i, 129 + i, step_timeout_s, image) for i in range(n)]
     if not n_browser:
         return await asyncio.wait_for(asyncio.gather(*tasks), timeout=total_timeout_s)
     from playwright.async_api import async_playwright
@@ -610,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"plan": plan, "machine": {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 1e9, 1)}}
     if plan["sessions"] or plan["browsers"]:
         print(f"[1/3] {plan['sessions']} protocol + {plan['browsers']} Chromium sessions at once on a local streamlit server…", flush=True)
-        report["sessions"] = run_sessions(plan["sessions"], plan["browsers"])
+        report["sessions"] = run_sessions(plan["sessions"], plan["browsers"], plan["step_timeout_s"], plan["total_timeout_s"])
         print(json.dumps({k: v for k, v in report["sessions"].items() if k not in ("results", "server_log_tail")}, indent=2), flush=True)
     if plan["edits"]:
         print(f"[2/3] endurance: {plan['edits']} width edits, a build after each…", flush=True)

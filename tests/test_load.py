@@ -53,16 +53,17 @@ def test_server_listens_on_loopback_only():
 
 
 def test_concurrent_sessions_each_see_their_own_edit(chromium):
-    """4 protocol sessions and 2 Chromium sessions at once: each loads the page
-    (6,998,552 params), sets inception_3a's 3x3 to its own width (129 ... 134) and must
+    """4 protocol sessions and 1 Chromium session at once: each loads the page
+    (6,998,552 params), sets inception_3a's 3x3 to its own width (129 ... 133) and must
     then show the counter's total for its own width (see the next test): a session shown
-    another session's state fails."""
-    r = loadtest.run_sessions(4, n_browser=2, step_timeout_s=150, total_timeout_s=400)
-    assert r["ok"] == r["sessions"] == 6, (r["errors"], r["server_log_tail"])
-    assert sorted(res["client"] for res in r["results"]) == ["browser"] * 2 + ["protocol"] * 4
+    another session's state fails. Then each uploads a sample photo to the predictions
+    section and must get the top-k chart captioned with that file's name."""
+    r = loadtest.run_sessions(4, n_browser=1, step_timeout_s=240, total_timeout_s=600)
+    assert r["ok"] == r["sessions"] == 5, (r["errors"], r["server_log_tail"])
+    assert sorted(res["client"] for res in r["results"]) == ["browser"] + ["protocol"] * 4
     for res in r["results"]:
         assert {"load", "edit"} <= set(res["steps"]), res
-        if r["predict_step"] and res["client"] == "browser":
+        if r["predict_step"]:
             assert "predict" in res["steps"], res
     assert r["server_peak_rss_mb"] > 0
 

@@ -920,13 +920,14 @@ def predictions_ui(spec) -> None:
         st.info(f"The {spec.name} model takes {h}x{w}x{c} inputs, not images. Choose a preset with an image input "
                 "(googlenet, simplified or naive) to see predictions and feature maps.")
         return
-    st.caption("Runs the network on an image. TensorFlow loads (a few seconds) only when you turn this on.")
+    name, rgb = image_ui()  # Pillow only: the sample photo shows before TensorFlow loads
+    st.caption("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on.")
     if not st.toggle("Run the network on an image", key="pred-on"):
+        st.image(rgb, caption=f"{name} ({rgb.shape[1]}x{rgb.shape[0]} pixels)", width=320)
         return
     weights = weights_ui()
     if weights is None:
         return
-    name, rgb = image_ui()
     try:
         runner = _runner(config.dumps_config(spec), weights.key, spec, weights)
         from inception_viz import images, inference

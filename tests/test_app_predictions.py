@@ -58,6 +58,9 @@ def test_section_is_off_until_switched_on_and_random_weights_say_meaningless():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert not at.toggle(key="pred-on").value
+    # the first page already shows the sample photo (decoded with Pillow, no TensorFlow)
+    first = next(iter(images.SAMPLES))
+    assert any(c.startswith(f"{first} (") and "pixels)" in c for c in image_captions(at).splitlines())
     at.toggle(key="pred-on").set_value(True).run()
     assert not at.exception, at.exception
     assert RANDOM_NOTE in [w.value for w in at.warning]

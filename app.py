@@ -717,19 +717,16 @@ def _zoo_weights(path: str, mtime_ns: int):
     return W.load_onnx(path)
 
 
-def _release_runner(runner) -> None:
-    del runner
-    gc.collect()
-
-
-@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner="Building the model and loading the weights…",
-                   on_release=_release_runner)
-def _runner(config_text: str, weights_key: str, _spec, _weights):
-    """A model of ``_spec`` with ``_weights`` transferred onto it, its compiled forward and
-    activation pass; keyed by the spec's full config and the weights' key."""
+def _runner(spec, weights):
+    """A model of ``spec`` with ``weights`` transferred onto it, its compiled forward and
+    activation pass, from :func:`inception_viz.inference.get_runner`: one process-wide LRU
+    of ``MAX_RUNNERS`` models behind one lock, so thirty students pressing predict on
+    thirty different edits build one model at a time instead of thirty at once (the load
+    test's burst peaked at ~5 GB with a per-spec cache)."""
     from inception_viz import inference  # imports TensorFlow
 
-    return inference.Runner(_spec, _weights)
+    with st.spinner("Building the model and loading the weights…"):
+        return inference.get_runner(spec, weights)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -929,7 +926,7 @@ def predictions_ui(spec) -> None:
     if weights is None:
         return
     try:
-        runner = _runner(config.dumps_config(spec), weights.key, spec, weights)
+        runner = _runner(spec, weights)
         from inception_viz import images, inference
 
         shown = images.resize_to_input(rgb, (h, w), runner.preprocessing.resize)

@@ -15,6 +15,7 @@ import contextlib
 import math
 import os
 import random
+import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -179,6 +180,12 @@ def seed_initialisers(seed: int) -> None:
     np.random.seed(seed)
 
 
+#: Builds run one at a time: Keras's layer naming and the seeded initialisers are process
+#: state, and concurrent builds (many sessions of the app at once) would multiply the
+#: memory peak instead of queueing.
+_BUILD_LOCK = threading.Lock()
+
+
 def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = None) -> keras.Model:
     """The Keras functional model of ``spec``.
 
@@ -189,8 +196,13 @@ def build_keras(spec: ModelSpec, device: str | None = None, seed: int | None = N
     estimated memory exceeds the limit (:func:`inception_viz.limits.check_buildable`)."""
     analyze(spec)  # validate shapes and widths first, with a clear message
     check_buildable(spec)  # refuse models that would not fit in memory, before allocating
-    if seed is not None:
-        seed_initialisers(seed)
+    with _BUILD_LOCK:
+        if seed is not None:
+            seed_initialisers(seed)
+        return _build(spec, device)
+
+
+def _build(spec: ModelSpec, device: str | None) -> keras.Model:
     with device_scope(device):
         inputs = keras.Input(shape=tuple(spec.input_shape), name="input")
         x = inputs

@@ -952,7 +952,10 @@ def predictions_ui(spec) -> None:
     feature_maps_ui(spec, runner, acts)
     if preds and spec.blocks and any(isinstance(l, Dense) and l.activation is None for l in spec.active_layers):
         st.subheader("Grad-CAM")
-        gradcam_ui(spec, runner, rgb, shown, preds)
+        # Opt-in: its backward pass is about two thirds of a fresh model's prediction cost,
+        # which matters when a whole class predicts at once on a 2-core laptop.
+        if st.toggle("Show Grad-CAM (one extra backward pass)", key="pred-cam-on"):
+            gradcam_ui(spec, runner, rgb, shown, preds)
 
 
 # ---------------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ def test_uploaded_zoo_layout_onnx_gives_onnxruntimes_top_class_and_gradcam(zoo_f
     sess = ort.InferenceSession(str(zoo_file), providers=["CPUExecutionProvider"])
     rgb = images.load_sample(at.selectbox(key="pred-sample").value)
     top = int(np.argmax(sess.run(["prob_0"], {"data_0": ZOO_PREPROCESSING.onnx_input(rgb)})[0][0]))
+    assert "Grad-CAM at" not in image_captions(at)  # opt-in: no backward pass until asked
+    at.toggle(key="pred-cam-on").set_value(True).run()
     assert at.selectbox(key="pred-cam-class:1000").value == top
     assert "Grad-CAM at inception_5b (7x7, upsampled)" in image_captions(at)
     # a mismatched upload: error naming the layer, the last good weights stay in use

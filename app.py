@@ -148,14 +148,20 @@ def _on_options(keys: dict[str, str]) -> None:
     accept(spec.with_options(**changes))
 
 
+def _uploaded_config(upload):
+    """The spec of an uploaded config JSON; the size is checked before the bytes are read.
+    The caller puts the file's name in front of the error."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
+    return config.loads_config(upload.getvalue())
+
+
 def _on_upload(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
         return
     try:
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise SpecError(f"{upload.name} is {upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
-        spec = config.loads_config(upload.getvalue())
+        spec = _uploaded_config(upload)
     except SpecError as exc:
         st.session_state.error = f"{upload.name}: {exc}"
         return
@@ -579,9 +585,7 @@ def compare_ui(spec, report) -> None:
             st.info("Upload a config JSON (as saved with *Download config JSON*).")
             return
         try:
-            if upload.size > MAX_UPLOAD_BYTES:
-                raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
-            other = config.loads_config(upload.getvalue())
+            other = _uploaded_config(upload)
         except SpecError as exc:
             st.error(f"{upload.name}: {exc}")
             return

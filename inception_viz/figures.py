@@ -44,6 +44,19 @@ def _figure(traces: list, title: str, yaxis: str, barmode: str = "stack", yaxis_
     )
 
 
+def _branch_bar(key: str, x: list, y: list, customdata: list, hover: str) -> go.Bar:
+    """One branch's bars in its colour; the hover names block and branch, then ``hover``
+    (a plotly hover template)."""
+    return go.Bar(
+        name=BRANCH_LABELS[key],
+        x=x,
+        y=y,
+        marker_color=BRANCH_COLORS[key],
+        customdata=customdata,
+        hovertemplate=f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>{hover}<extra></extra>",
+    )
+
+
 def block_metric_figure(report: Report, metric: str = "params") -> go.Figure:
     """Per block, ``params`` or ``macs`` stacked by branch (the 3x3/5x5 bars include
     their 1x1 reductions; the pool bar is its projection)."""
@@ -59,16 +72,9 @@ def block_metric_figure(report: Report, metric: str = "params") -> go.Figure:
         custom = [
             [fmt_int(v), fmt_int(t), f"{(v / t if t else 0):.1%}"] for v, t in zip(values, totals)
         ]
-        traces.append(go.Bar(
-            name=BRANCH_LABELS[key],
-            x=names,
-            y=values,
-            marker_color=BRANCH_COLORS[key],
-            customdata=custom,
-            hovertemplate=(
-                f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{customdata[0]}} {unit}"
-                f" (%{{customdata[2]}} of the block's %{{customdata[1]}})<extra></extra>"
-            ),
+        traces.append(_branch_bar(
+            key, names, values, custom,
+            f"%{{customdata[0]}} {unit} (%{{customdata[2]}} of the block's %{{customdata[1]}})",
         ))
     title = "Parameters per block, by branch" if metric == "params" else "Multiply-adds per block, by branch"
     return _figure(traces, title, f"{unit} (K/M = 1000)")
@@ -82,13 +88,8 @@ def channel_flow_figure(report: Report) -> go.Figure:
     traces = []
     for key in BRANCH_KEYS:
         values = [b.branches[key].channels for b in blocks]
-        traces.append(go.Bar(
-            name=BRANCH_LABELS[key],
-            x=names,
-            y=values,
-            marker_color=BRANCH_COLORS[key],
-            customdata=[[fmt_int(b.output_shape[2])] for b in blocks],
-            hovertemplate=f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{y:,}} channels of %{{customdata[0]}}<extra></extra>",
+        traces.append(_branch_bar(
+            key, names, values, [[fmt_int(b.output_shape[2])] for b in blocks], "%{y:,} channels of %{customdata[0]}"
         ))
     traces.append(go.Scatter(
         name="channels in",
@@ -126,16 +127,8 @@ def branch_share_figure(report: Report, metric: str = "params") -> go.Figure:
             v, t = getattr(b.branches[key], metric), getattr(b, metric)
             values.append(100.0 * v / t if t else 0.0)
             custom.append([fmt_int(v), fmt_int(t)])
-        traces.append(go.Bar(
-            name=BRANCH_LABELS[key],
-            x=names,
-            y=values,
-            marker_color=BRANCH_COLORS[key],
-            customdata=custom,
-            hovertemplate=(
-                f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{y:.1f}} % = %{{customdata[0]}}"
-                f" of %{{customdata[1]}} {unit}<extra></extra>"
-            ),
+        traces.append(_branch_bar(
+            key, names, values, custom, f"%{{y:.1f}} % = %{{customdata[0]}} of %{{customdata[1]}} {unit}"
         ))
     return _figure(
         traces, f"Branch share of each block's {unit}", f"share of {unit}", yaxis_extra=dict(range=[0, 100], ticksuffix=" %")
@@ -171,14 +164,7 @@ def activation_memory_figure(report: Report, bytes_per_value: int = 4) -> go.Fig
                 n = 0
             vals.append(n * bytes_per_value / 2**20)
             custom.append([hover(n), shape_str(r.output_shape)])
-        traces.append(go.Bar(
-            name=BRANCH_LABELS[key],
-            x=names,
-            y=vals,
-            marker_color=BRANCH_COLORS[key],
-            customdata=custom,
-            hovertemplate=f"<b>%{{x}}</b> · {BRANCH_LABELS[key]}<br>%{{customdata[0]}}<extra></extra>",
-        ))
+        traces.append(_branch_bar(key, names, vals, custom, "%{customdata[0]}"))
     total = sum(r.activations for r in rows) * bytes_per_value
     return _figure(
         traces,

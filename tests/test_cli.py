@@ -5,18 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from _golden import check_golden
 from inception_viz.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).parent / "golden"
-REGEN = os.environ.get("REGEN_GOLDEN") == "1"
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -30,14 +28,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     rc = main(list(args))
     out, err = capsys.readouterr()
     return rc, out, err
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if REGEN:
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with REGEN_GOLDEN=1 to create it"
-    assert text == path.read_text(), f"{name} changed; if on purpose, rerun with REGEN_GOLDEN=1"
 
 
 @pytest.mark.parametrize("preset", ["googlenet", "block"])

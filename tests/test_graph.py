@@ -6,26 +6,15 @@ Golden files live in tests/golden/*.dot; regenerate on purpose with REGEN_GOLDEN
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
+from _golden import check_golden
 from inception_viz import counter, graph, presets, render
 from inception_viz.spec import BRANCH_KEYS, Inception
 
-GOLDEN = Path(__file__).parent / "golden"
-REGEN = os.environ.get("REGEN_GOLDEN") == "1"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)")
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if REGEN:
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with REGEN_GOLDEN=1 to create it"
-    assert text == path.read_text(), f"{name} changed; if on purpose, rerun with REGEN_GOLDEN=1"
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,89 @@ def test_paper_table_explains_the_flagged_rows():
         assert label in warnings
 
 
+#: What only each view draws (its tab open), to tell which view ran.
+VIEW_MARKS = {
+    "blocks": lambda at: any(e.key and e.key.startswith("table@") for e in at.data_editor),
+    "graph": lambda at: len(at.get("graphviz_chart")) == 1,
+    "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
+    "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
+    "seed": lambda at: any(r.key == "seed-padding" for r in at.radio),
+    "compare": lambda at: any(s.key == "compare-pick" for s in at.selectbox),
+    "code": lambda at: any("def inception(" in c.value for c in at.code),
+    "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
+    "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
+}
+
+
+def open_views(at: AppTest) -> list[str]:
+    return [k for k, mark in VIEW_MARKS.items() if mark(at)]
+
+
+def test_every_view_is_registered_once_in_tab_order():
+    assert [v.key for v in views.VIEWS] == list(VIEW_MARKS)
+    assert views.DEFAULT_VIEW.key == "blocks"
+    assert len({v.label for v in views.VIEWS}) == len(views.VIEWS)
+    assert all(callable(v.module.render) for v in views.VIEWS)
+
+
+@pytest.mark.parametrize("key", list(VIEW_MARKS))
+def test_only_the_open_view_runs(key):
+    """Each view opens from the URL, shows its tab selected and draws alone: a hidden
+    view costs nothing and sends nothing."""
+    at = run_app(view=key)
+    assert not at.exception, at.exception
+    assert open_views(at) == [key]
+    assert qp(at, "view") == key
+    assert [t.label for t in at.tabs] == [v.label for v in views.VIEWS]
+
+
+def test_the_open_view_survives_edits_and_a_tab_click_moves_it():
+    at = run_app({"preset": "googlenet"}, view="graph")
+    assert open_views(at) == ["graph"]
+    widget(at.number_input, "opt-classes@").set_value(10).run()  # an edit: a new spec, new widget keys
+    assert not at.exception and metrics(at)["Output size"] == "1x1x10"
+    assert open_views(at) == ["graph"] and qp(at, "view") == "graph" and qp(at, "classes") == "10"
+    open_view(at, "charts")
+    assert open_views(at) == ["charts"] and qp(at, "view") == "charts"
+    widget(at.selectbox, "preset@").set_value("block").run()
+    assert open_views(at) == ["charts"] and qp(at, "view") == "charts" and qp(at, "preset") == "block"
+    open_view(at, "blocks")
+    assert open_views(at) == ["blocks"] and qp(at, "view") == "blocks"
+
+
+def test_a_views_widgets_keep_their_values_while_another_view_is_open():
+    at = run_app(view="graph")
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()
+    assert "inception_3a" in at.get("graphviz_chart")[0].proto.spec
+    open_view(at, "blocks")
+    open_view(at, "graph")
+    assert at.radio(key="graph-view").value == "Block detail: inception_3a"
+
+
+@pytest.mark.parametrize("bad", ["nope", "", "Graph", "graph/../x", "view" * 100])
+def test_a_bad_view_falls_back_to_blocks_silently(bad):
+    """The model in the same URL still loads: `view` is the app's key, not the model's."""
+    at = run_app({"preset": "googlenet", "inception_3a": "64-96-256-16-32-32"}, view=bad)
+    assert not at.exception and not errors(at)
+    assert open_views(at) == ["blocks"] and qp(at, "view") == "blocks"
+    assert total(at) == "7,154,328"
+
+
+def test_first_page_does_not_import_tensorflow():
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
+        assert not at.exception, at.exception
+        print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "NO-TF"
+
+
 def test_width_edit_reruns_with_the_counters_total():
     at = run_app()
     widget(at.number_input, "w-inception_3a-3x3@").set_value(256).run()

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from inception_viz import config, counter, presets, views
 from inception_viz.views import blocks as blocks_view
+from inception_viz.views import paper as paper_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import app  # noqa: E402  (importing does not run main())
@@ -92,12 +93,40 @@ def test_default_page_is_the_papers_googlenet():
     assert at.toggle(key="pred-on").value is False
 
 
-def test_paper_table_explains_the_flagged_rows():
+def test_paper_table_notes_show_the_arithmetic_literally():
+    """Alerts render Markdown: "7*7*3*8 + 24*64" used to reach the class as "7738 + 2464"
+    in italics. The three flagged rows are explained, their formulas intact."""
     at = run_app(view="paper")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     for label in ("convolution 7x7/2", "inception (4c)", "inception (5a)"):
         assert label in warnings
+    # conv1 as a depthwise-separable 7x7, multiplier 8: 7*7*3*8 + 24*64 = 1,176 + 1,536 = 2,712
+    assert 7 * 7 * 3 * 8 + 24 * 64 == 2_712
+    assert "7×7×3×8 + 24×64 = 2,712 weights" in warnings
+    assert "512×128 + 512×128 + 9×128×256" in warnings  # 4c's weights, as the paper's widths give them
+    assert "*" not in warnings.replace("**", "")  # bold labels only: no stray Markdown stars
+    assert paper_view.note_text("2,712 * 112*112") == "2,712 × 112×112"
+
+
+def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
+    """A height in pixels (38 per row) guessed the row height and left two empty rows
+    under the table; the table's own content height has none. AppTest does not keep an
+    element's height, so the call is recorded on its way to Streamlit."""
+    import streamlit
+
+    calls = []
+    real = streamlit.dataframe
+
+    def dataframe(data, *args, **kwargs):
+        calls.append((data, kwargs))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "dataframe", dataframe)
+    at = run_app(view="paper")
+    assert not at.exception
+    (kwargs,) = [kw for data, kw in calls if "params K (paper)" in getattr(data, "data", data).columns]
+    assert kwargs.get("height") == "content"
 
 
 #: What only each view draws (its tab open), to tell which view ran.

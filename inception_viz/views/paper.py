@@ -20,6 +20,12 @@ def _pct(d) -> str:
     return "" if d is None else f"{d:+.1%}"
 
 
+def note_text(note: str) -> str:
+    """A note's arithmetic as a class reads it: ``7*7*3*8`` as ``7×7×3×8``. Alerts render
+    Markdown, which would take the ``*`` signs for italics and drop them."""
+    return note.replace(" * ", " × ").replace("*", "×")
+
+
 def table(comps) -> pd.DataFrame:
     rows = []
     for c in comps:
@@ -48,9 +54,11 @@ def render(ctx: ViewContext) -> None:
     comps = paper.compare(ctx.report)
     df = table(comps)
     styled = df.style.apply(lambda r: [f"background-color: {STATUS_COLORS.get(r['status'], '')}"] * len(r), axis=1)
-    st.dataframe(styled, width="stretch", hide_index=True, height=38 * (len(df) + 1))
+    # "content": exactly as tall as its rows (a height in pixels guessed the row height
+    # and left empty rows under the last one)
+    st.dataframe(styled, width="stretch", hide_index=True, height="content")
     for c in comps:
         if c.status == "paper error":
-            st.warning(f"**{c.paper.label}** ({c.name}): the paper's numbers are off. {c.note}")
+            st.warning(f"**{c.paper.label}** ({c.name}): the paper's numbers are off. {note_text(c.note)}")
         elif c.status in ("differs", "edited"):
-            st.info(f"**{c.paper.label}** ({c.name}): {c.note}")
+            st.info(f"**{c.paper.label}** ({c.name}): {note_text(c.note)}")

@@ -10,6 +10,9 @@ installed, ...) is ``null``, with the reason under ``notes``; a number is never 
 
 TensorFlow, Keras and onnxruntime are imported inside the command only, so registering the
 subcommand costs nothing to ``table`` and ``paper``.
+
+``bench --browser`` measures the page in a real browser instead (``bench_browser.py``); it
+shares this module's machine description and text report.
 """
 
 from __future__ import annotations

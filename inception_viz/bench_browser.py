@@ -121,7 +121,6 @@ class _Run:
         self.absolute: dict = {}
         self.notes: dict[str, str] = {}
         spec = preset(PRESET)
-        self.fmt_int = fmt_int
         self.default_total = fmt_int(analyze(spec).total_params)
         start = spec.block(EDIT_BLOCK).widths[EDIT_WIDTH]
         n = 1 + plan.edits  # warm-up + timed, each a width not shown before in this run

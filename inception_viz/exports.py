@@ -22,16 +22,15 @@ Model files carry the weights exactly as ``predict`` uses them: built with the s
 still match gets the pretrained weights (:func:`inception_viz.weights.transfer`).
 Pass ``model=`` to save an already built model instead (the app's Instantiate tab).
 
-TensorFlow, Keras and the ONNX converter are imported only by the model formats.
+TensorFlow and Keras are imported only by the model formats.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
+import re
 import tempfile
-import threading
 import zipfile
 from dataclasses import dataclass
 from typing import Callable
@@ -139,10 +138,22 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 DATE_SAVED = "1980-01-01@00:00:00"
 
 
+_SHARED_ID = re.compile(r'"shared_object_id": (\d+)')
+
+
+def _renumber(seen: dict[str, int]):
+    def sub(m: re.Match) -> str:
+        return f'"shared_object_id": {seen.setdefault(m.group(1), len(seen) + 1)}'
+
+    return sub
+
+
 def _normalise_keras_zip(data: bytes) -> bytes:
     """Keras writes the save time into every zip entry's header and into
-    ``metadata.json``; replace both by fixed values (entries, order, contents and
-    compression otherwise unchanged)."""
+    ``metadata.json``, and the memory address (``id()``) of each shared object (the dtype
+    policy) into ``config.json``: replace the times by fixed values and the ids by 1, 2, …
+    in order of first appearance (Keras only matches equal ids on load). Entries, their
+    order, other contents and compression are unchanged."""
     import io
 
     out = io.BytesIO()
@@ -154,6 +165,8 @@ def _normalise_keras_zip(data: bytes) -> bytes:
                 if "date_saved" in meta:
                     meta["date_saved"] = DATE_SAVED
                 body = json.dumps(meta).encode("utf-8")
+            elif info.filename == "config.json":
+                body = _SHARED_ID.sub(_renumber({}), body.decode("utf-8")).encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
             fixed.compress_type = info.compress_type
             fixed.external_attr = info.external_attr
@@ -185,18 +198,24 @@ def weights_bytes(spec: ModelSpec, weights=None, model=None) -> bytes:
 
 # -- ONNX ----------------------------------------------------------------------------------
 #
-# Converter: Keras 3's ``model.export(path, format="onnx")``, which on the TensorFlow backend
-# runs tf2onnx (pinned in requirements.txt; Keras patches it for numpy 2). Tried here with
-# TensorFlow 2.21 / Keras 3.15.1 / tf2onnx 1.17.0: it converts every preset, the custom
-# layers included (Caffe LRN -> ONNX ``LRN``, ceil-mode pools -> ``Pad`` + ``MaxPool``),
-# and onnxruntime matches the Keras model to ~1e-10, so the fallback the issue allowed
-# (writing the graph from the spec with onnx.helper, as :mod:`inception_viz.onnx_zoo` does
-# for the zoo layout) is not needed. tf2onnx's own names carry TensorFlow scopes and a
-# process-wide counter (``googlenet_1/conv1_1/convolution__6``), so :func:`_canonical_names`
-# renames every node, tensor and initializer from the spec: the file is the same
-# whichever process writes it, and Netron shows ``inception_4c_3x3``.
+# Converter decision. Tried first: Keras 3's ``model.export(path, format="onnx")``, which on
+# the TensorFlow backend runs tf2onnx (1.17.0 installs from pip and works with TF 2.21 /
+# Keras 3.15.1: googlenet converts, the custom LRN and ceil-mode pools included, and
+# onnxruntime matched Keras to 1e-10). It is not used because (1) it does not scale: the
+# ``naive`` preset (97.5 M parameters, 390 MB of weights) grew the process to 17.5 GB and
+# was killed by the OOM killer on a 23 GB machine, while the app refuses to build models
+# over 4 GB (limits.py), and even googlenet took 8-60 s on a shared 2-core CPU; (2) its
+# names carry TensorFlow scopes and a process-wide counter (``googlenet_1/conv1_1/
+# convolution__6``), which must be rewritten for the spec's names and deterministic
+# bytes. So the graph is written from the spec with ``onnx.helper``, by the writer that
+# already builds the zoo layout (:func:`inception_viz.onnx_zoo.build_onnx`, tested against
+# onnxruntime and used by the benchmark), with this app's names and an NHWC input. It
+# follows the spec's semantics, not the Keras layer classes: Caffe LRN = ONNX ``LRN``
+# (both divide alpha by size), Caffe ceil-mode max pool = ``MaxPool`` with end pads (ONNX
+# never picks a pad), explicit conv pads = ``Conv`` pads, "same" = TensorFlow's split.
+# Memory: the weights once more; time: milliseconds plus serialisation.
 
-#: ONNX opset of the export (>= 13: Softmax over the last axis, as Keras's).
+#: ONNX opset of the export (>= 13).
 ONNX_OPSET = 17
 ONNX_INPUT = "input"
 #: Output of a model that ends in softmax; a model without a classifier head (the
@@ -207,7 +226,17 @@ PREPROCESSING_KEY = "inception_viz.preprocessing"
 CONFIG_KEY = "inception_viz.config"
 WEIGHTS_KEY = "inception_viz.weights"
 
-_ONNX_LOCK = threading.Lock()  # tf2onnx keeps global state (name counters, patched handlers)
+
+def _export_naming(spec: ModelSpec):
+    """Nodes and tensors named like the Keras layers (``inception_4c_3x3``), initializers
+    ``<layer>_kernel`` / ``<layer>_bias``, NHWC RGB input ``input``."""
+    from .onnx_zoo import Naming
+    from .spec import Dense, Softmax
+
+    head = isinstance(spec.active_layers[-1], (Dense, Softmax))
+    return Naming(ONNX_INPUT, ONNX_PROBS if head else ONNX_FEATURES, tensor=str, node=str,
+                  weights=lambda n: (f"{n}_kernel", f"{n}_bias"), nhwc=True, bgr=False, opset=ONNX_OPSET,
+                  ir_version=8)
 
 
 def conv_layer_names(spec: ModelSpec) -> list[str]:
@@ -225,121 +254,26 @@ def preprocessing_json(weights) -> str:
     return json.dumps({"name": p.name, "mean": [float(m) for m in p.mean], "scale": float(p.scale), "channels": "RGB"})
 
 
-def _layer_of(tf_name: str, layers: set[str]) -> str | None:
-    """``googlenet_1/inception_3a_1x1_1/convolution`` -> ``inception_3a_1x1``: the second
-    scope is the Keras layer, with TensorFlow's ``_N`` suffix when the scope was reused."""
-    parts = tf_name.split("/")
-    if len(parts) < 2:
-        return None
-    scope = parts[1]
-    base, _, tail = scope.rpartition("_")
-    if tail.isdigit() and base in layers:
-        return base
-    return scope if scope in layers else None
-
-
-def _canonical_names(m, layers: set[str], convs: list[str], output: str) -> None:
-    """Rename in place: Conv nodes = their Keras layer; other nodes ``<layer>_<Op>``;
-    every tensor = the node that writes it; initializers ``<layer>_kernel`` / ``_bias``
-    (others ``<node>_const<i>``); the single input ``input``, output ``output``; symbolic
-    dimensions ``N``."""
-    g = m.graph
-    used_nodes: set[str] = set()
-    used_tensors: set[str] = {ONNX_INPUT, output}  # tensors and initializers share one namespace
-
-    def unique(name: str, used: set[str]) -> str:
-        k, cand = 1, name
-        while cand in used:
-            k += 1
-            cand = f"{name}_{k}"
-        used.add(cand)
-        return cand
-
-    tensors = {g.input[0].name: ONNX_INPUT, g.output[0].name: output}
-    conv_seen: dict[str, int] = {}
-    for node in g.node:
-        layer = _layer_of(node.name, layers)
-        if node.op_type == "Conv":
-            if layer not in convs:
-                raise SpecError(f"ONNX export: a Conv node ({node.name}) that is no conv layer of the spec")
-            conv_seen[layer] = conv_seen.get(layer, 0) + 1
-            node.name = unique(layer, used_nodes)
-        else:
-            node.name = unique(f"{layer}_{node.op_type}" if layer else node.op_type, used_nodes)
-        for i, t in enumerate(node.output):
-            if t not in tensors:
-                tensors[t] = unique(node.name if len(node.output) == 1 else f"{node.name}_{i}", used_tensors)
-    if sorted(conv_seen) != sorted(convs) or any(v != 1 for v in conv_seen.values()):
-        raise SpecError("ONNX export: the converter did not write exactly one Conv node per conv layer")
-    roles = {1: "kernel", 2: "bias"}
-    for node in g.node:
-        layer = node.name if node.op_type == "Conv" else None
-        for i, t in enumerate(node.input):
-            if t in tensors or not t:
-                continue
-            is_init = any(init.name == t for init in g.initializer)
-            if not is_init:
-                continue
-            if node.op_type in ("Conv", "MatMul", "Gemm") and i in roles:
-                base = layer or node.name.rsplit("_", 1)[0]
-                tensors[t] = unique(f"{base}_{roles[i]}", used_tensors)
-            elif node.op_type == "Add" and i == 1 and node.name.endswith("_Add"):
-                tensors[t] = unique(f"{node.name.removesuffix('_Add')}_bias", used_tensors)
-            else:
-                tensors[t] = unique(f"{node.name}_const{i}", used_tensors)
-    for node in g.node:
-        node.input[:] = [tensors.get(t, t) for t in node.input]
-        node.output[:] = [tensors.get(t, t) for t in node.output]
-        node.doc_string = ""
-    for init in g.initializer:
-        init.name = tensors.get(init.name, init.name)
-        init.doc_string = ""
-    for vi in [*g.input, *g.output, *g.value_info]:
-        vi.name = tensors.get(vi.name, vi.name)
-        for d in vi.type.tensor_type.shape.dim:
-            if d.HasField("dim_param"):
-                d.dim_param = "N"
-
-
 def onnx_model(spec: ModelSpec, weights=None, model=None):
     """The network as an ``onnx.ModelProto`` with its weights (see the module docstring):
-    input ``input`` float32 [N, H, W, C] (the preprocessed image, as the Keras model reads
-    it), output ``probabilities`` [N, classes] (``output`` for a model without a head), one
-    ``Conv`` node per conv layer named like the layer, metadata
+    input ``input`` float32 [N, H, W, C] (the preprocessed RGB image, as the Keras model
+    reads it), output ``probabilities`` [N, classes] (``output`` [N, H, W, C] for a model
+    without a head), one ``Conv`` node per conv layer named like the layer, metadata
     :data:`PREPROCESSING_KEY` / :data:`CONFIG_KEY` / :data:`WEIGHTS_KEY`. Auxiliary
     classifiers (training only) are left out, as ``predict`` leaves them out. Checked with
-    ``onnx.checker``."""
-    import keras
+    ``onnx.checker`` (full check, shapes inferred)."""
     import onnx
-    import tensorflow as tf
 
     from .config import dumps_config
-    from .spec import Dense, Softmax
+    from .onnx_zoo import build_onnx, weighted_layers, zoo_from_keras
 
     analyze(spec)
     model, weights = _model(spec, weights, model)
-    main = model if len(model.outputs) == 1 else keras.Model(model.inputs, model.outputs[0], name=model.name)
-    head = isinstance(spec.active_layers[-1], (Dense, Softmax))
-    output = ONNX_PROBS if head else ONNX_FEATURES
-    sig = [tf.TensorSpec((None, *spec.input_shape), tf.float32, name=ONNX_INPUT)]
-    quiet = logging.getLogger("tf2onnx")
-    with _ONNX_LOCK, tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.onnx")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)
-        try:
-            main.export(path, format="onnx", input_signature=sig, opset_version=ONNX_OPSET, verbose=False)
-        except Exception as exc:  # noqa: BLE001 - converter errors of every kind become one line
-            msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise SpecError(f"ONNX export failed: {msg}") from None
-        finally:
-            quiet.setLevel(level)
-        m = onnx.load_model(path)
-    _canonical_names(m, {l.name for l in main.layers}, conv_layer_names(spec), output)
-    m.graph.name = spec.name
-    m.graph.doc_string = ""  # tf2onnx writes the traced function's name, which has a process-wide counter
-    m.doc_string = f"{spec.name}, exported by Inception Explorer (inception_viz) from Keras with tf2onnx"
-    del m.metadata_props[:]
+    naming = _export_naming(spec)
+    by_layer = {name: model.get_layer(name).get_weights() for name, *_ in weighted_layers(spec)}
+    m = build_onnx(zoo_from_keras(by_layer, spec, naming), spec, batch=None, naming=naming, check=False)
+    del by_layer
+    m.doc_string = f"{spec.name}, exported by Inception Explorer (inception_viz)"
     for key, value in ((PREPROCESSING_KEY, preprocessing_json(weights)), (CONFIG_KEY, dumps_config(spec)),
                        (WEIGHTS_KEY, weights.label)):
         m.metadata_props.add(key=key, value=value)

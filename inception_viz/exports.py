@@ -3,19 +3,19 @@
 The app's download buttons and ``python -m inception_viz export`` call the same functions,
 so a file from the command line is byte-identical to the app's download.
 
-=========  ===========================  =============================================
-format     function                     what
-=========  ===========================  =============================================
-``json``   :func:`config_json`          the config JSON (sidebar "Download config JSON")
-``csv``    :func:`table_csv`            the per-layer table (``table --format csv``)
-``py``     :func:`keras_code`           Keras code (Code tab, auxiliary heads included)
-``dot``    :func:`graph_dot`            Graphviz source of the overview or a block
-``svg``    :func:`graph_svg`            the same, rendered by ``dot``
-``png``    :func:`graph_png`            the same, rendered by ``dot``
-``keras``  :func:`keras_bytes`          the built model (``.keras``, deterministic zip)
-``weights`` :func:`weights_bytes`       its weights (``.weights.h5``)
-``onnx``   :func:`onnx_bytes`           the model as ONNX (for Netron, onnxruntime)
-=========  ===========================  =============================================
+===========  =====================  ================================================
+format       function               what
+===========  =====================  ================================================
+``json``     :func:`config_json`    the config JSON (sidebar "Download config JSON")
+``csv``      :func:`table_csv`      the per-layer table (``table --format csv``)
+``py``       :func:`keras_code`     Keras code (Code tab, auxiliary heads included)
+``dot``      :func:`graph_dot`      Graphviz source of the overview or a block
+``svg``      :func:`graph_svg`      the same, rendered by ``dot``
+``png``      :func:`graph_png`      the same, rendered by ``dot``
+``keras``    :func:`keras_bytes`    the built model (``.keras``, deterministic zip)
+``weights``  :func:`weights_bytes`  its weights (``.weights.h5``)
+``onnx``     :func:`onnx_bytes`     the model as ONNX (for Netron, onnxruntime)
+===========  =====================  ================================================
 
 Model files carry the weights exactly as ``predict`` uses them: built with the seed of the
 :class:`~inception_viz.weights.Weights` (random: seed 0), then every layer whose shapes

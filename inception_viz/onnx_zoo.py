@@ -32,6 +32,8 @@ Keras Dense's kernel (in, out). The zoo graph reads BGR; our Keras models read R
 first conv's input-channel axis is reversed on import and on export (an exact re-indexing,
 no arithmetic). :func:`build_onnx` works for any spec whose layers it knows (every preset),
 which is how the benchmark runs onnxruntime on the same network and weights as the app.
+With another :class:`Naming` it writes the app's own ONNX export
+(:func:`inception_viz.exports.onnx_model`: Keras layer names, NHWC RGB input, opset 17).
 """
 
 from __future__ import annotations

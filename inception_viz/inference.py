@@ -223,8 +223,9 @@ class Runner:
         self.weights = weights or random_weights()
         self.device = device
         self.report: Report = analyze(spec)
+        self.transfer: TransferReport
         if seed is None:  # the model every export saves: one function builds both
-            self.model, self.transfer = model_with_weights(spec, self.weights, device)  # type: TransferReport
+            self.model, self.transfer = model_with_weights(spec, self.weights, device)
         else:
             self.model = build_keras(spec, device=device, seed=seed)
             self.transfer = apply_weights(self.model, self.weights)

@@ -32,14 +32,19 @@ def _image(arg: str):
     return read_image_file(arg)
 
 
+def add_weights_args(p: argparse.ArgumentParser, default: str | None = "random") -> None:
+    """``--weights SOURCE`` and ``--seed N``, as ``predict`` reads them (:func:`resolve_weights`)."""
+    p.add_argument("--weights", default=default, metavar="SOURCE",
+                   help="random (default), imagenet (the cached ONNX Model Zoo file), or a .onnx/.keras/.weights.h5 file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     from .cli import _add_model_args
 
     p.add_argument("image", metavar="IMAGE", help="image file, or a bundled sample: cat, coffee, astronaut, rocket")
     _add_model_args(p)
-    p.add_argument("--weights", default="random", metavar="SOURCE",
-                   help="random (default), imagenet (the cached ONNX Model Zoo file), or a .onnx/.keras/.weights.h5 file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
+    add_weights_args(p)
 
 
 def _runner(args, spec=None):

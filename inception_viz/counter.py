@@ -237,11 +237,12 @@ class Report:
     def blocks(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if r.kind == "inception")
 
-    def unit_box(self, layer: str, row: int, col: int, clip: bool = True) -> FieldBox:
+    def unit_box(self, layer: str, row: int, col: int, clip: bool = True) -> FieldBox | None:
         """The input pixels unit ``(row, col)`` of ``layer``'s map sees (``layer``: any
         row or block part name, e.g. ``conv1``, ``inception_4c``, ``inception_4c_3x3``),
-        clipped at the input's borders unless ``clip=False``. A unit outside the map is a
-        :class:`SpecError` naming the map's size."""
+        clipped at the input's borders unless ``clip=False``; ``None`` when the field lies
+        wholly in the padding (a border unit of a conv padded more than its kernel reaches).
+        A unit outside the map is a :class:`SpecError` naming the map's size."""
         r = self.row(layer)
         h, w = r.output_shape[:2]
         if isinstance(row, bool) or isinstance(col, bool) or not (
@@ -252,7 +253,7 @@ class Report:
         if not clip:
             return box
         ih, iw = self.spec.input_shape[:2]
-        return box.clipped(ih, iw) or box  # a field always overlaps the input; keep the type
+        return box.clipped(ih, iw)
 
     def centre_unit(self, layer: str) -> tuple[int, int]:
         """The unit of ``layer``'s map whose field centre is nearest the input's centre

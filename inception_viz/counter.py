@@ -97,10 +97,12 @@ class ReceptiveField:
 
     def then(self, kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]) -> "ReceptiveField":
         """The field after a layer with this kernel, stride and leading padding per axis."""
+        (r0, r1), (j0, j1), (s0, s1) = self.size, self.jump, self.start
+        (k0, k1), (p0, p1) = kernel, pad
         return ReceptiveField(
-            tuple(r + (k - 1) * j for r, k, j in zip(self.size, kernel, self.jump)),
-            tuple(j * s for j, s in zip(self.jump, stride)),
-            tuple(_num(st + ((k - 1) / 2 - p) * j) for st, k, p, j in zip(self.start, kernel, pad, self.jump)),
+            (r0 + (k0 - 1) * j0, r1 + (k1 - 1) * j1),
+            (j0 * stride[0], j1 * stride[1]),
+            (_num(s0 + ((k0 - 1) / 2 - p0) * j0), _num(s1 + ((k1 - 1) / 2 - p1) * j1)),
         )
 
     def union(self, other: "ReceptiveField") -> "ReceptiveField":
@@ -150,13 +152,19 @@ def _leading_pad(n: int, out: int, kernel: int, stride: int, padding) -> int:
     return 0  # valid, ceil (extra windows at the bottom/right), global
 
 
-def _field_after(rf: ReceptiveField, inp: Shape, out: Shape, kernel: int, stride: int, padding) -> ReceptiveField:
+def _field_after(rf: ReceptiveField, inp: Shape, out: tuple[int, int], kernel: int, stride: int, padding) -> ReceptiveField:
+    return _field_after_cached(rf, inp[0], inp[1], out[0], out[1], kernel, stride, padding)
+
+
+@lru_cache(maxsize=4096)  # edits recount every layer; most keep their input's field
+def _field_after_cached(rf: ReceptiveField, h: int, w: int, oh: int, ow: int, kernel: int, stride: int,
+                        padding) -> ReceptiveField:
     if padding == "global":  # a pool (or dense layer) over the whole input
-        return rf.then(inp[:2], inp[:2], (0, 0))
+        return rf.then((h, w), (h, w), (0, 0))
     return rf.then(
         (kernel, kernel),
         (stride, stride),
-        tuple(_leading_pad(n, o, kernel, stride, padding) for n, o in zip(inp[:2], out[:2])),
+        (_leading_pad(h, oh, kernel, stride, padding), _leading_pad(w, ow, kernel, stride, padding)),
     )
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from inception_viz.cli import main, table_csv, table_json
 from inception_viz.counter import INPUT_FIELD, FieldBox, ReceptiveField, analyze
 from inception_viz.presets import PRESET_NAMES, preset
-from inception_viz.spec import BRANCH_KEYS, Conv, Inception, ModelSpec, Pool, SpecError
+from inception_viz.spec import BRANCH_KEYS, Conv, ModelSpec, Pool, SpecError
 
 from test_counter import edited_specs
 

@@ -245,11 +245,13 @@ def receptive_field_figure(report: Report, axis: int = 0) -> go.Figure:
         hovertemplate=f"input {what}: {side} px<extra></extra>",
     ))
     growth = f"{fields[0].size[axis]} px → {fields[-1].size[axis]} px" if fields else ""
+    top = max([side, *(f.size[axis] for f in fields)])
     return _figure(
         traces,
         f"Receptive field per layer ({what}): {growth}",
         f"field {what} (input pixels)",
         barmode="group",
+        yaxis_extra=dict(range=[0, top * 1.15]),  # room for the labels above the line
     )
 
 

@@ -34,6 +34,7 @@ Shapes are ``(H, W, C)``; every number is an exact Python int.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -254,10 +255,10 @@ class Report:
         r = self.row(layer)
         h, w = r.output_shape[:2]
         if isinstance(row, bool) or isinstance(col, bool) or not (
-            isinstance(row, int) and isinstance(col, int) and 0 <= row < h and 0 <= col < w
+            isinstance(row, numbers.Integral) and isinstance(col, numbers.Integral) and 0 <= row < h and 0 <= col < w
         ):
             raise SpecError(f"unit ({row}, {col}) is outside {layer}'s {h}x{w} map; rows 0..{h - 1}, columns 0..{w - 1}")
-        box = r.receptive_field.box(row, col)
+        box = r.receptive_field.box(int(row), int(col))
         if not clip:
             return box
         ih, iw = self.spec.input_shape[:2]

@@ -190,8 +190,10 @@ def effective_field(runner: Runner, images: Sequence[np.ndarray], block: str, br
     row = report.row(layer)
     if unit is None:
         unit = report.centre_unit(layer)
-    unit = tuple(unit)
+    if len(unit) != 2:
+        raise SpecError(f"a unit is (row, col), got {unit!r}")
     box = report.unit_box(layer, *unit)  # checks the unit is on the map
+    unit = (int(unit[0]), int(unit[1]))
     if not images:
         raise SpecError("no images to average over; give an image or use the sample photos")
     x = np.concatenate([runner.preprocess(rgb) for rgb in images])

@@ -263,3 +263,13 @@ def test_cli_json_and_csv(capsys, tmp_path):
     assert main(["table", "--preset", "googlenet", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["name"]: r["rf"] for r in rows if not r["branch"]}["inception_5b"] == "715"
+
+
+def test_unit_box_takes_numpy_integers_and_refuses_floats():
+    np = pytest.importorskip("numpy")
+    r = analyze(preset("googlenet"))
+    assert r.unit_box("inception_3a", np.int64(13), np.int32(13)) == FieldBox(81, 81, 139, 139)
+    with pytest.raises(SpecError, match="outside"):
+        r.unit_box("inception_3a", 1.5, 0)
+    with pytest.raises(SpecError, match="outside"):
+        r.unit_box("inception_3a", True, 0)

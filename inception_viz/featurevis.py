@@ -54,6 +54,8 @@ The API the app's view uses (pure data, no Streamlit):
   end (``done``); stop early by ``should_stop()`` returning True (the last frame then has
   ``stopped``) or by leaving the loop. All targets of one call are optimised in ONE batch.
 * :func:`visualize` runs it to the end and returns the last :class:`Frame`.
+* :func:`result_key` keys a cache of finished results; :func:`ascent_step` is one step for
+  the benchmark.
 """
 
 from __future__ import annotations
@@ -400,7 +402,6 @@ class _Compiled:
             return objective_of(act_of(network_input(rgb)), chans)
 
         self.step, self.to_rgb, self.evaluate = step, rgb_fn, evaluate
-        self.lock = threading.Lock()  # one trace at a time
 
     def initial(self, seed: int) -> np.ndarray:
         return (np.random.default_rng(seed).standard_normal(self.param_shape) * 0.01).astype(np.float32)
@@ -511,24 +512,26 @@ def visualize_steps(runner, targets: Target | Sequence[Target], settings: Settin
 
         def quantised(p):
             img = to_uint8(c.to_rgb(p).numpy())
-            return img, tuple(float(x) for x in c.evaluate(tf.constant(img.astype(np.float32) / 255.0), chans).numpy())
+            return img, _floats(c.evaluate(tf.constant(img.astype(np.float32) / 255.0), chans))
 
         _, start = quantised(params)
-        obj = start
+        last = None
         done_steps, stopped = 0, False
         for i in range(1, s.steps + 1):
             if should_stop is not None and should_stop():
                 stopped = True
                 break
-            params, m, v, o = c.step(params, m, v, tf.constant(float(i)), chans, tf.constant([s.seed, i], tf.int32))
+            params, m, v, last = c.step(params, m, v, tf.constant(float(i)), chans, tf.constant([s.seed, i], tf.int32))
             done_steps = i
             if i % every == 0 and i < s.steps:
-                obj = tuple(float(x) for x in o.numpy())
-                yield Frame(i, s.steps, targets, to_uint8(c.to_rgb(params).numpy()), obj, time.perf_counter() - t0)
-            elif i == s.steps:
-                obj = tuple(float(x) for x in o.numpy())
+                yield Frame(i, s.steps, targets, to_uint8(c.to_rgb(params).numpy()), _floats(last), time.perf_counter() - t0)
         images, end = quantised(params)
+    obj = start if last is None else _floats(last)
     yield Frame(done_steps, s.steps, targets, images, obj, time.perf_counter() - t0, True, stopped, start, end)
+
+
+def _floats(t) -> tuple[float, ...]:
+    return tuple(float(x) for x in np.asarray(t))
 
 
 def visualize(runner, targets: Target | Sequence[Target], settings: Settings = Settings(), every: int = 16,
@@ -541,6 +544,25 @@ def visualize(runner, targets: Target | Sequence[Target], settings: Settings = S
             on_frame(frame)
         last = frame
     return last
+
+
+def ascent_step(runner, target: Target, settings: Settings = Settings()) -> Callable[[], None]:
+    """One Adam step on a fixed state, waiting for its result: what the benchmark times
+    (``featurevis_step_over_forward``); the first call traces."""
+    import tensorflow as tf
+
+    s = settings.validated(runner.spec)
+    check_size(runner.spec, target, s.size)
+    c = _compiled(runner, target, s.size, 1, s)
+    params = tf.constant(c.initial(s.seed))
+    zeros = tf.zeros_like(params)
+    chans = tf.constant([target.channel or 0], tf.int32)
+    t, seed = tf.constant(1.0), tf.constant([s.seed, 1], tf.int32)
+
+    def run():
+        c.step(params, zeros, zeros, t, chans, seed)[3].numpy()
+
+    return run
 
 
 def result_key(runner, targets: Target | Sequence[Target], settings: Settings) -> tuple:

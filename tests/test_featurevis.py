@@ -54,7 +54,7 @@ def test_class_objective_reads_the_logit_not_the_softmax(runner):
     import keras
 
     x = runner.preprocessing.keras_input(frame.images[0], (32, 32, 3))
-    sub = keras.Model(runner.model.inputs, runner.model.get_layer("linear").output)
+    sub = keras.Model(runner.model.inputs[0], runner.model.get_layer("linear").output)
     sub.input_spec = keras.InputSpec(ndim=4)
     logit = float(np.asarray(sub(x, training=False))[0, 281])
     assert frame.objective_end[0] == pytest.approx(logit, rel=1e-4, abs=1e-5)

@@ -410,11 +410,25 @@ class _Compiled:
 _COMPILE_LOCK = threading.Lock()
 
 
+class _NoRetracingWarning:
+    """Every new target gets its own tf.functions by design (a fixed signature each);
+    TensorFlow's "triggered tf.function retracing" warning about many functions is noise."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def _compiled(runner, target: Target, size: int, batch: int, s: Settings) -> _Compiled:
     """The runner's compiled optimiser for this shape (LRU of :data:`MAX_COMPILED`)."""
     graph_settings = tuple((f.name, getattr(s, f.name)) for f in fields(s) if f.name not in ("steps", "seed", "size"))
     key = (target.layer, target.objective, size, batch, graph_settings)
     with _COMPILE_LOCK:
+        import tensorflow as tf
+
+        logger = tf.get_logger()
+        if not any(isinstance(f, _NoRetracingWarning) for f in logger.filters):
+            logger.addFilter(_NoRetracingWarning())
         cache = runner.__dict__.setdefault("_featurevis", OrderedDict())
         found = cache.get(key)
         if found is not None:
@@ -428,9 +442,13 @@ def _compiled(runner, target: Target, size: int, batch: int, s: Settings) -> _Co
 
 
 def check_size(spec: ModelSpec, target: Target, size: int) -> None:
-    """Refuse sizes the network cannot take up to ``target`` (too small; or a Dense on a
-    flattened map that needs the input size) with one line."""
-    if size == spec.input_shape[0] and size == spec.input_shape[1]:
+    """Refuse models that do not take images and sizes the network cannot take up to
+    ``target`` (too small; or a Dense on a flattened map that needs the input size) with
+    one line."""
+    h, w, c = spec.input_shape
+    if c not in (1, 3):
+        raise SpecError(f"feature visualisation draws images; this model takes {h}x{w}x{c} inputs: choose a model with 3 (or 1) input channels")
+    if size == h and size == w:
         return
     at_size = analyze(spec.with_options(input_shape=(size, size, spec.input_shape[2])))  # raises when too small
     native = analyze(spec)

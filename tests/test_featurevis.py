@@ -198,6 +198,9 @@ def test_targets_name_the_valid_range(runner):
     edited = SPEC.with_block("inception_4c", **{"5x5": 0, "pool_proj": 0})
     assert fv.parse_target(edited, "inception_4c:pool_proj").layer == "inception_4c_pool"
     assert "5x5" not in msg("inception_4c:5x5", spec=edited).split("branches")[1].split(";")[0]
+    block = preset("block")  # the lecture's one-block demo reads 32x32x64 maps, not images
+    with pytest.raises(SpecError, match="takes 32x32x64 inputs"):
+        fv.check_size(block, fv.parse_target(block, "inception_3a:0"), 32)
     with pytest.raises(SpecError, match="from 16 to 1024"):
         fv.Settings(size=8).validated(SPEC)
     with pytest.raises(SpecError, match="pixels per batch"):

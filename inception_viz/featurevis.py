@@ -44,7 +44,9 @@ class      the class's pre-softmax logit: the output of the classifier Dense (``
 
 Optional diversity (Lucid's ``diversity``): with several images of the same target in one
 batch, ``weight * mean_i sum_{j != i} <G_i, G_j>`` (cosine similarity of the target layer's
-Gram matrices) is subtracted, pushing the images apart.
+Gram matrices) is subtracted, pushing the images apart. The weight trades against the
+objective's scale, which depends on the weights (1 is strong for random weights; Lucid used
+100 with its ImageNet model); the frames report the objective without this term.
 
 The API the app's view uses (pure data, no Streamlit):
 

@@ -1,8 +1,8 @@
 """Feature visualisation: the image a channel, a neuron, a branch, a layer or a class wants
 to see, by gradient ascent (TensorFlow is imported here).
 
-The recipe of Olah, Mordvintsev & Schubert, "Feature Visualization", Distill 2017
-(https://distill.pub/2017/feature-visualization/), as in their Lucid library, on our Keras
+The recipe of Olah, Mordvintsev & Schubert, "Feature Visualization" (Distill, 2017), as in
+their Lucid library, on our Keras
 model truncated at the target layer (a sub-model from the input to that layer's output, so
 an early target costs only the layers before it):
 

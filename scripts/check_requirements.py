@@ -165,6 +165,9 @@ import json, runpy, sys
 import pip._vendor.packaging.markers as markers
 env = json.loads(sys.argv[1])
 markers.default_environment = lambda: dict(env)
+probe = markers.Marker('sys_platform == "%s" and python_version == "%s"' % (env["sys_platform"], env["python_version"]))
+if not probe.evaluate():
+    sys.exit("this pip evaluates markers without packaging.markers.default_environment; update the check")
 sys.argv = ["pip"] + sys.argv[2:]
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 """

@@ -40,6 +40,25 @@ import hall  # noqa: E402
 from test_browser import CHROMIUM_ARGS, free_port  # noqa: E402
 
 STEP_MS = 180_000
+#: Records every change of the page's connection and script-run state (attributes of the
+#: stApp element) in window.__states, so a test can wait for "disconnected, reconnected,
+#: then a whole script run on the new server" instead of guessing from stale content.
+RECORD_STATES = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const log = window.__states = [];
+  const push = () => log.push([app.getAttribute('data-test-connection-state'),
+                               app.getAttribute('data-test-script-state')]);
+  new MutationObserver(push).observe(app, {attributes: true,
+    attributeFilter: ['data-test-connection-state', 'data-test-script-state']});
+}"""
+RERAN_AFTER_RECONNECT = """() => {
+  const log = window.__states || [];
+  const down = log.findIndex(([conn]) => conn !== 'CONNECTED');
+  if (down < 0) return false;
+  const ran = log.findIndex(([conn, run], i) => i > down && conn === 'CONNECTED' && run === 'running');
+  const [conn, run] = log.length ? log[log.length - 1] : [];
+  return ran > down && conn === 'CONNECTED' && run === 'notRunning';
+}"""
 
 
 def test_missing_haproxy_is_one_line_and_exit_2(tmp_path):
@@ -204,9 +223,14 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
 
                 # kill replica app1: its session reconnects to app2 and shows the same model
                 page, value, total = chosen["app1"]
+                page.evaluate(RECORD_STATES)
                 old = h.replica_pid("app1")
                 os.killpg(old, signal.SIGKILL)
                 h.wait_for(r"^replica app1 exited .*; restarting$", timeout=60)
+                # the page reconnects through HAProxy, which redispatches it to app2 (and sets
+                # the cookie anew); the new replica runs the script from the URL's model
+                page.wait_for_function(RERAN_AFTER_RECONNECT, timeout=STEP_MS, polling=100)
+                assert {c["name"]: c["value"] for c in page.context.cookies()}["INCEPTION_VIZ_REPLICA"] == "app2"
                 expect(page.get_by_text(total, exact=True).first).to_be_visible(timeout=STEP_MS)
                 # a rerun on the new replica: an edit still computes this session's own model
                 box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))  # " ✎": the uploaded config edited it

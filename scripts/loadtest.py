@@ -22,10 +22,10 @@ Three parts, each bounded in count and time (the script always stops by itself):
    (p50/p95) per kind of client, and the server's peak RSS (psutil, the server's whole
    process tree, sampled every 0.2 s).
 2. **Endurance**: one session's worth of width edits with a build after each, in-process
-   through the app's cached builder ``app.build_model`` (``st.cache_resource`` with
+   through the app's cached builder ``views.common.build_model`` (``st.cache_resource`` with
    ``MODEL_CACHE_ENTRIES``). Reports RSS over the run and how many built models are alive
    (weak references): at most the cache limit.
-3. **Thread-safety**: threads call ``app.build_model`` for the same spec at once (one model
+3. **Thread-safety**: threads call ``build_model`` for the same spec at once (one model
    must come back, built once) and run forward passes of that shared model on different
    inputs; every output must equal the single-threaded output for the same input. The
    same for the predictions runner (``inference.get_runner``): one runner for threads
@@ -40,7 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib.util
+import importlib
 import json
 import math
 import os
@@ -275,8 +275,15 @@ class SessionResult:
     replica: str = ""  # behind scripts/hall.py: the replica HAProxy's cookie names
 
 
+PREDICT_TAB = "Predictions & feature maps"
 PREDICT_TOGGLE = "Run the network on an image"
 PREDICT_UPLOADER = "…or your own image"
+
+
+def _app_source() -> str:
+    """The text of ``app.py`` and of its view modules."""
+    paths = [ROOT / "app.py", *sorted((ROOT / "inception_viz" / "views").glob("*.py"))]
+    return "\n".join(p.read_text() for p in paths if p.exists())
 
 
 def _has_predictions(app_source: str) -> bool:
@@ -311,7 +318,7 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
         if image is not None:
             step = "predict"
             t = time.monotonic()
-            await page.get_by_role("tab", name="Predictions & feature maps").click(timeout=step_timeout_ms)
+            await page.get_by_role("tab", name=PREDICT_TAB).click(timeout=step_timeout_ms)
             await page.get_by_text(PREDICT_TOGGLE, exact=True).click(timeout=step_timeout_ms)
             uploader = (page.locator('[data-testid="stFileUploader"]').filter(has_text=PREDICT_UPLOADER)
                         .locator('[data-testid="stFileUploaderDropzoneInput"]'))
@@ -350,6 +357,7 @@ class _Protocol:
         self.session_id = ""
         self.states: dict = {}  # widget id -> WidgetState: sent on every rerun, as the frontend does
         self.cookie = ""  # behind a balancer: "INCEPTION_VIZ_REPLICA=appN", from the handshake's answer
+        self.tabs_id = ""  # the view tabs (a widget: its value is the open tab's label)
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
         """Ask for a script run (with changed widget states) and collect the elements it
@@ -371,6 +379,8 @@ class _Protocol:
             fwd = ForwardMsg()
             fwd.ParseFromString(raw)
             kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "add_block" and fwd.delta.add_block.tab_container.id:
+                self.tabs_id = fwd.delta.add_block.tab_container.id
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 el = fwd.delta.new_element
                 if el.WhichOneof("type") == "exception":
@@ -419,6 +429,8 @@ async def _ws_predict(client: "_Protocol", url: str, elements: list, image: Path
     from streamlit.proto.Common_pb2 import FileUploaderState, UploadedFileInfo
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+    if client.tabs_id:  # only the open view is drawn: open the predictions tab, as a click does
+        elements = await client.rerun(timeout_s, [WidgetState(id=client.tabs_id, string_value=PREDICT_TAB)])
     toggle = _find(elements, "checkbox", PREDICT_TOGGLE)
     if toggle is None:
         raise RuntimeError(f"no {PREDICT_TOGGLE!r} switch on the page")
@@ -528,7 +540,7 @@ def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, tota
     server's idle and peak RSS. ``hall`` > 0: through ``scripts/hall.py`` with that many
     replicas behind HAProxy instead of one ``streamlit run``."""
     if predict is None:
-        predict = _has_predictions((ROOT / "app.py").read_text())
+        predict = _has_predictions(_app_source())
     image = None
     if predict:
         from inception_viz.images import sample_path
@@ -568,11 +580,9 @@ def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, tota
 
 
 def load_app():
-    """``app.py`` as a module (its ``main()`` only runs under ``streamlit run``)."""
-    spec = importlib.util.spec_from_file_location("inception_app", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["inception_app"] = module
-    spec.loader.exec_module(module)
+    """The app's module holding its cached builder (``build_model``,
+    ``MODEL_CACHE_ENTRIES``): ``inception_viz.views.common``, shared by the views."""
+    module = importlib.import_module("inception_viz.views.common")
     import streamlit.logger
 
     streamlit.logger.set_log_level("error")  # "no runtime / missing ScriptRunContext" in bare mode

@@ -15,18 +15,36 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from inception_viz import config, counter, presets
+from inception_viz import config, counter, presets, views
+from inception_viz.views import blocks as blocks_view
+from inception_viz.views import paper as paper_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import app  # noqa: E402  (importing does not run main())
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and pandas
 
 
-def run_app(query: dict[str, str] | None = None) -> AppTest:
+def run_app(query: dict[str, str] | None = None, view: str | None = None) -> AppTest:
+    """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
+    for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
     return at.run()
+
+
+def open_view(at: AppTest, key: str) -> AppTest:
+    """What a click on a view's tab sends: the tabs' value (its label), then a rerun."""
+    at.session_state[app.VIEW_KEY] = views.view_by_key(key).label
+    return at.run()
+
+
+def qp(at: AppTest, key: str):
+    """One URL parameter as text (AppTest may hold it as a one-item list)."""
+    value = at.query_params[key]
+    return value[-1] if isinstance(value, list) else value
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -61,14 +79,122 @@ def test_default_page_is_the_papers_googlenet():
     assert m["Depth (layers with weights)"] == "22 layers"
     assert m["Output size"] == "1x1x1000"
     assert not errors(at)
-    # the paper's three flagged rows are explained
+    assert qp(at, "preset") == "googlenet"
+    # the contract for scripts that drive the page: Blocks open, inception_3a in focus,
+    # its six widths labelled as in the paper's Table 1
+    assert qp(at, "view") == "blocks"
+    assert at.sidebar.selectbox(key="focus@googlenet").value == "inception_3a"
+    assert [n.label for n in at.number_input][:6] == ["1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj"]
+    assert widget(at.number_input, "w-inception_3a-3x3@").value == 128
+    # the generated code is one tab away; the predictions section waits, off, behind its switch
+    open_view(at, "code")
+    assert any("def inception(x, F3x3_1x1, F3x3, F5x5_1x1, F5x5, F1x1, Fmp_1x1, name):" in c.value for c in at.code)
+    open_view(at, "predictions")
+    assert at.toggle(key="pred-on").value is False
+
+
+def test_paper_table_notes_show_the_arithmetic_literally():
+    """Alerts render Markdown: "7*7*3*8 + 24*64" used to reach the class as "7738 + 2464"
+    in italics. The three flagged rows are explained, their formulas intact."""
+    at = run_app(view="paper")
+    assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     for label in ("convolution 7x7/2", "inception (4c)", "inception (5a)"):
         assert label in warnings
-    # the generated code is there; the predictions section waits, off, behind its switch
-    assert any("def inception(x, F3x3_1x1, F3x3, F5x5_1x1, F5x5, F1x1, Fmp_1x1, name):" in c.value for c in at.code)
-    assert at.toggle(key="pred-on").value is False
-    assert at.query_params["preset"] == ["googlenet"] or at.query_params["preset"] == "googlenet"
+    # conv1 as a depthwise-separable 7x7, multiplier 8: 7*7*3*8 + 24*64 = 1,176 + 1,536 = 2,712
+    assert 7 * 7 * 3 * 8 + 24 * 64 == 2_712
+    assert "7×7×3×8 + 24×64 = 2,712 weights" in warnings
+    assert "512×128 + 512×128 + 9×128×256" in warnings  # 4c's weights, as the paper's widths give them
+    assert "*" not in warnings.replace("**", "")  # bold labels only: no stray Markdown stars
+    assert paper_view.note_text("2,712 * 112*112") == "2,712 × 112×112"
+
+
+def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
+    """A height in pixels (38 per row) guessed the row height and left two empty rows
+    under the table; the table's own content height has none. AppTest does not keep an
+    element's height, so the call is recorded on its way to Streamlit."""
+    import streamlit
+
+    calls = []
+    real = streamlit.dataframe
+
+    def dataframe(data, *args, **kwargs):
+        calls.append((data, kwargs))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "dataframe", dataframe)
+    at = run_app(view="paper")
+    assert not at.exception
+    (kwargs,) = [kw for data, kw in calls if "params K (paper)" in getattr(data, "data", data).columns]
+    assert kwargs.get("height") == "content"
+
+
+#: What only each view draws (its tab open), to tell which view ran.
+VIEW_MARKS = {
+    "blocks": lambda at: any(e.key and e.key.startswith("table@") for e in at.data_editor),
+    "graph": lambda at: len(at.get("graphviz_chart")) == 1,
+    "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
+    "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
+    "seed": lambda at: any(r.key == "seed-padding" for r in at.radio),
+    "compare": lambda at: any(s.key == "compare-pick" for s in at.selectbox),
+    "code": lambda at: any("def inception(" in c.value for c in at.code),
+    "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
+    "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
+}
+
+
+def open_views(at: AppTest) -> list[str]:
+    return [k for k, mark in VIEW_MARKS.items() if mark(at)]
+
+
+def test_every_view_is_registered_once_in_tab_order():
+    assert [v.key for v in views.VIEWS] == list(VIEW_MARKS)
+    assert views.DEFAULT_VIEW.key == "blocks"
+    assert len({v.label for v in views.VIEWS}) == len(views.VIEWS)
+    assert all(callable(v.module.render) for v in views.VIEWS)
+
+
+@pytest.mark.parametrize("key", list(VIEW_MARKS))
+def test_only_the_open_view_runs(key):
+    """Each view opens from the URL, shows its tab selected and draws alone: a hidden
+    view costs nothing and sends nothing."""
+    at = run_app(view=key)
+    assert not at.exception, at.exception
+    assert open_views(at) == [key]
+    assert qp(at, "view") == key
+    assert [t.label for t in at.tabs] == [v.label for v in views.VIEWS]
+
+
+def test_the_open_view_survives_edits_and_a_tab_click_moves_it():
+    at = run_app({"preset": "googlenet"}, view="graph")
+    assert open_views(at) == ["graph"]
+    widget(at.number_input, "opt-classes@").set_value(10).run()  # an edit: a new spec, new widget keys
+    assert not at.exception and metrics(at)["Output size"] == "1x1x10"
+    assert open_views(at) == ["graph"] and qp(at, "view") == "graph" and qp(at, "classes") == "10"
+    open_view(at, "charts")
+    assert open_views(at) == ["charts"] and qp(at, "view") == "charts"
+    widget(at.selectbox, "preset@").set_value("block").run()
+    assert open_views(at) == ["charts"] and qp(at, "view") == "charts" and qp(at, "preset") == "block"
+    open_view(at, "blocks")
+    assert open_views(at) == ["blocks"] and qp(at, "view") == "blocks"
+
+
+def test_a_views_widgets_keep_their_values_while_another_view_is_open():
+    at = run_app(view="graph")
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()
+    assert "inception_3a" in at.get("graphviz_chart")[0].proto.spec
+    open_view(at, "blocks")
+    open_view(at, "graph")
+    assert at.radio(key="graph-view").value == "Block detail: inception_3a"
+
+
+@pytest.mark.parametrize("bad", ["nope", "", "Graph", "graph/../x", "view" * 100])
+def test_a_bad_view_falls_back_to_blocks_silently(bad):
+    """The model in the same URL still loads: `view` is the app's key, not the model's."""
+    at = run_app({"preset": "googlenet", "inception_3a": "64-96-256-16-32-32"}, view=bad)
+    assert not at.exception and not errors(at)
+    assert open_views(at) == ["blocks"] and qp(at, "view") == "blocks"
+    assert total(at) == "7,154,328"
 
 
 def test_first_page_does_not_import_tensorflow():
@@ -125,6 +251,7 @@ def test_preset_switch():
     assert m["Parameters (weights + biases)"] == "22,965"
     assert m["Output size"] == "32x32x130"
     # the seed comparison explains the slide's "160"
+    open_view(at, "seed")
     assert any("40 + 10 + 30 + 50 = 130" in w.value for w in at.warning)
     assert at.query_params["preset"] in ("block", ["block"])
     # widgets now belong to the block preset
@@ -191,12 +318,12 @@ def test_malformed_url_falls_back_with_an_error(query, fallback, expected_total)
 
 
 def test_graph_downloads_without_dot_say_how_to_install(monkeypatch):
-    at = run_app()
+    at = run_app(view="graph")
     labels = [b.label for b in at.get("download_button")]
     if shutil.which("dot"):
         assert {"Download DOT", "Download SVG", "Download PNG"} <= set(labels)
     monkeypatch.setenv("PATH", "/nonexistent")  # no dot on the PATH
-    at = run_app()
+    at = run_app(view="graph")
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert "Download DOT" in labels and "Download SVG" not in labels and "Download PNG" not in labels
@@ -204,34 +331,25 @@ def test_graph_downloads_without_dot_say_how_to_install(monkeypatch):
 
 
 def test_compare_tab_shows_the_other_models_totals():
-    at = run_app()
+    at = run_app(view="compare")
     naive = counter.analyze(presets.preset("naive"))
     assert metrics(at)["Parameters: naive"] == counter.fmt_int(naive.total_params)
     delta = naive.total_params - 6_998_552
     assert at.metric[4].delta == f"{delta:+,} vs current"
 
 
-def test_helpers_switch_forms_and_build_the_table():
-    sys.path.insert(0, str(ROOT))
-    import app  # importing does not run main()
-
+def test_block_table_and_its_edited_cells():
     g = presets.preset("googlenet")
-    n = app.with_form(g, "inception_4c", True)
-    assert n.block("inception_4c").is_naive
-    assert app.with_form(n, "inception_4c", False) == g
-    # the naive preset goes back to the paper's widths
-    naive = presets.preset("naive")
-    assert app.with_form(naive, "inception_3a", False).block("inception_3a").width_tuple == (64, 96, 128, 16, 32, 32)
-    table = app.block_table(g.with_block("inception_3b", **{"5x5": 1}), counter.analyze(g.with_block("inception_3b", **{"5x5": 1})))
+    table = blocks_view.block_table(g.with_block("inception_3b", **{"5x5": 1}), counter.analyze(g.with_block("inception_3b", **{"5x5": 1})))
     assert table.loc["inception_3b", "vs preset"] == "5x5: 96→1"
     assert table.loc["inception_3a", "vs preset"] == "="
     assert table.loc["inception_3a", "params"] == "163,696"
     # the highlight table: only edited blocks, only the changed cells styled
-    assert app.edited_blocks_styler(g) is None
-    styler = app.edited_blocks_styler(g.with_block("inception_3b", **{"5x5": 1}))
+    assert blocks_view.edited_blocks_styler(g) is None
+    styler = blocks_view.edited_blocks_styler(g.with_block("inception_3b", **{"5x5": 1}))
     assert list(styler.data.index) == ["inception_3b"]
     html = styler.to_html()
-    assert html.count(app.EDITED_CELL.split(";")[0]) == 1
+    assert html.count(blocks_view.EDITED_CELL.split(";")[0]) == 1
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
@@ -266,25 +384,6 @@ def test_block_table_invalid_cell_keeps_the_model():
     assert total(at) == "6,998,552"
 
 
-def test_apply_table_edits_rules():
-    sys.path.insert(0, str(ROOT))
-    import app
-
-    g = presets.preset("googlenet")
-    names = list(g.block_names)
-    assert app.apply_table_edits(g, {}, names) == g
-    # ticking naive then typing a reduce width in the same edit: the width wins
-    s = app.apply_table_edits(g, {"0": {"naive": True, "5x5_reduce": 8}}, names)
-    assert s.block("inception_3a").width_tuple == (64, 0, 128, 8, 32, 0)
-    # a float that is a whole number is accepted, 1.5 or text is not
-    assert app.apply_table_edits(g, {0: {"1x1": 65.0}}, names).block("inception_3a").w1x1 == 65
-    for bad in (1.5, "12", True):
-        with pytest.raises(app.SpecError, match="whole number"):
-            app.apply_table_edits(g, {0: {"1x1": bad}}, names)
-    with pytest.raises(app.SpecError, match="no row"):
-        app.apply_table_edits(g, {99: {"1x1": 1}}, names)
-
-
 def test_config_upload_loads_and_bad_upload_keeps_the_model():
     at = run_app()
     spec = presets.preset("googlenet").with_block("inception_5b", **{"1x1": 256})
@@ -301,7 +400,7 @@ def test_config_upload_loads_and_bad_upload_keeps_the_model():
 
 
 def test_compare_with_an_uploaded_config():
-    at = run_app()
+    at = run_app(view="compare")
     at.selectbox(key="compare-pick").set_value("an uploaded config").run()
     other = presets.preset("googlenet").with_block("inception_4e", **{"5x5": 256})
     at.file_uploader(key="compare-upload").upload("other.json", config.dumps_config(other).encode(), "application/json").run()
@@ -319,7 +418,7 @@ def test_compare_with_an_uploaded_config():
 
 def test_instantiate_builds_on_cpu_and_times_blocks():
     """Loads TensorFlow in this process, so it runs last in this file."""
-    at = run_app({"preset": "block"})
+    at = run_app({"preset": "block"}, view="instantiate")
     next(t for t in at.toggle if t.label == "Load TensorFlow").set_value(True).run()
     assert not at.exception
     device = at.selectbox(key="tf-device")
@@ -338,19 +437,18 @@ def test_instantiate_builds_on_cpu_and_times_blocks():
     assert list(timing["MACs per image"]) == ["23,357,440", "23,357,440"]
 
 
-def test_keras_download_round_trips_safely():
+def test_keras_download_round_trips_safely(tmp_path):
     """The .keras bytes the app offers load back with safe_mode=True, same parameters."""
-    sys.path.insert(0, str(ROOT))
-    import app
     import keras
 
     from inception_viz import keras_model
+    from inception_viz.views import instantiate as instantiate_view
 
     spec = presets.preset("block")
     model = keras_model.build_keras(spec, seed=0)
-    data = app._keras_bytes(model, spec)
+    data = instantiate_view.keras_bytes(model, spec)
     assert data[:2] == b"PK"  # a .keras file is a zip archive
-    path = Path(app.tempfile.mkdtemp()) / "block.keras"
+    path = tmp_path / "block.keras"
     path.write_bytes(data)
     loaded = keras.models.load_model(path, custom_objects=keras_model.CUSTOM_OBJECTS, safe_mode=True)
     assert loaded.count_params() == 22_965

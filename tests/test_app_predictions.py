@@ -35,11 +35,17 @@ def empty_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("INCEPTION_VIZ_CACHE", str(tmp_path / "cache"))
 
 
-def start(**session) -> AppTest:
+def open_app(**session) -> AppTest:
+    """The app on its Predictions view (AppTest cannot click a tab: the URL opens it)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["view"] = "predictions"
     for k, v in session.items():
         at.session_state[k] = v
-    at.run()
+    return at.run()
+
+
+def start(**session) -> AppTest:
+    at = open_app(**session)
     at.toggle(key="pred-on").set_value(True).run()
     assert not at.exception, at.exception
     return at
@@ -55,7 +61,7 @@ def image_captions(at) -> str:
 
 
 def test_section_is_off_until_switched_on_and_random_weights_say_meaningless():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = open_app()
     assert not at.exception
     assert not at.toggle(key="pred-on").value
     # the first page already shows the sample photo (decoded with Pillow, no TensorFlow)
@@ -141,11 +147,7 @@ def test_imagenet_without_cache_offers_download_and_bad_image_keeps_the_last():
 
 
 def test_block_preset_explains_why_there_is_nothing_to_run():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["spec"] = preset("block")
-    at.session_state["gen"] = 1
-    at.session_state["error"] = None
-    at.run()
+    at = open_app(spec=preset("block"), gen=1, error=None)
     assert not at.exception
     assert any("32x32x64 inputs, not images" in i.value for i in at.info)
 

@@ -9,8 +9,8 @@ Set SCREENSHOT_TO=docs/screenshot.png to also write the README's screenshot.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from inception_viz.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STARTUP_S = 120
 RENDER_MS = 120_000
 
@@ -36,12 +29,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -92,11 +79,15 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             page.goto(server + "/?preset=googlenet", wait_until="domcontentloaded")
             # the headline total, exact with separators
             page.get_by_text("6,998,552", exact=True).first.wait_for(timeout=RENDER_MS)
-            # the Graph tab: an <svg> drawn inside the graphviz chart element
+            # only the open view is drawn: Blocks, not yet the graph
+            page.get_by_label("3x3", exact=True).wait_for(timeout=RENDER_MS)
+            assert page.locator('[data-testid="stGraphVizChart"]').count() == 0
+            # the Graph tab: an <svg> drawn inside the graphviz chart element; the URL names the view
             page.get_by_role("tab", name="Graph").click()
             svg = page.locator('[data-testid="stGraphVizChart"] svg').first
             svg.wait_for(state="visible", timeout=RENDER_MS)
             assert "inception_3a" in svg.inner_html()
+            page.wait_for_url(re.compile(r"[?&]view=graph(&|$)"), timeout=RENDER_MS)
             page.screenshot(path=str(tmp_path / "graph.png"), full_page=False)
             # the SVG download is rendered by Graphviz's dot on the server when clicked
             if shutil.which("dot"):
@@ -128,5 +119,21 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             target = os.environ.get("SCREENSHOT_TO")
             if target:
                 shutil.copy(shot, ROOT / target)
+
+            # back on Blocks, the focus block's 3x3 box (marked ✎: edited) applies on Enter:
+            # 3a's 3x3 = 200: 72 more filters of 9*96 weights + 1 bias, and 72 more input
+            # channels for 3b's 1x1, 3x3_reduce, 5x5_reduce and pool_proj (128 + 128 + 32 + 64)
+            page.get_by_role("tab", name="Blocks").click()
+            box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))
+            box.fill("200")
+            box.press("Enter")
+            assert 6_998_552 + 72 * (9 * 96 + 1) + 72 * (128 + 128 + 32 + 64) == 7_086_176
+            page.get_by_text("7,086,176", exact=True).first.wait_for(timeout=RENDER_MS)
+            page.wait_for_url(re.compile(r"inception_3a=64-96-200-16-32-32.*view=blocks|view=blocks.*inception_3a=64-96-200"),
+                              timeout=RENDER_MS)
+            # a shared address opens its view
+            page.goto(server + "/?preset=googlenet&view=charts", wait_until="domcontentloaded")
+            page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=RENDER_MS)
+            assert page.get_by_role("tab", name="Charts").get_attribute("aria-selected") == "true"
         finally:
             browser.close()

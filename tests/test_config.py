@@ -365,3 +365,13 @@ def test_arbitrary_query(params):
     spec = _loads_or_spec_error(spec_from_query, params)
     if spec is not None:
         assert spec_from_query(spec_to_query(spec)) == spec
+
+
+def test_the_apps_view_parameter_is_not_part_of_the_model():
+    """The app adds ``&view=<key>`` to the address; the model's parser ignores it (any
+    value), and ``spec_to_query`` never writes it."""
+    spec = googlenet().with_block("inception_3a", **{"3x3": 256})
+    q = spec_to_query(spec)
+    assert "view" not in q
+    for view in ("graph", "nonsense", ["graph", "paper"]):
+        assert spec_from_query({**q, "view": view}) == spec

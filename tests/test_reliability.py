@@ -35,6 +35,7 @@ from inception_viz.config import (
     spec_to_query,
 )
 from inception_viz.counter import analyze
+from inception_viz.edits import apply_table_edits
 from inception_viz.presets import PRESET_NAMES, preset
 from inception_viz.spec import MAX_WIDTH, WIDTH_KEYS, SpecError
 
@@ -696,7 +697,7 @@ def test_no_module_unpickles_or_loads_unsafely():
     safe_mode=True."""
     import re
 
-    sources = {p: p.read_text() for p in [*sorted((ROOT / "inception_viz").glob("*.py")), ROOT / "app.py"] if p.exists()}
+    sources = {p: p.read_text() for p in [*sorted((ROOT / "inception_viz").rglob("*.py")), ROOT / "app.py"] if p.exists()}
     assert len(sources) > 10
     banned = re.compile(r"\b(import pickle|from pickle|import marshal|import dill|import joblib|import cloudpickle|"
                         r"torch\.load|allow_pickle\s*=\s*True|pickle\.loads?|[^.\w]eval\(|[^.\w]exec\()")
@@ -884,10 +885,10 @@ def test_app_refuses_to_build_an_absurd_model_and_keeps_the_page():
     """Every width of inception_4e at 65,536 is a valid spec to count (the page shows its
     numbers) but the builder refuses it from the memory estimate, with one st.error."""
     pytest.importorskip("inception_viz.keras_model")
-    q = {"preset": "googlenet", "inception_4e": "-".join(["65536"] * 6)}
+    q = {"preset": "googlenet", "inception_4e": "-".join(["65536"] * 6), "view": "instantiate"}
     at = _app(q)
     assert not at.exception and not at.error
-    spec = spec_from_query(q)
+    spec = spec_from_query(q)  # the parser leaves the app's own `view` alone
     assert _total(at) == f"{analyze(spec).total_params:,}"
     at.toggle(key="tf-on").set_value(True).run()
     next(b for b in at.button if b.label == "Build").click().run()
@@ -908,17 +909,7 @@ def test_streamlit_upload_limit_is_set_and_small():
     assert images.MAX_UPLOAD_BYTES <= limit_mb * 1024 * 1024
 
 
-# the block table's edits (app.apply_table_edits: what the data editor sends, as data)
-
-
-def _app_module():
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import app
-
-    if not hasattr(app, "apply_table_edits"):
-        pytest.skip("app.apply_table_edits is not there")
-    return app
+# the block table's edits (edits.apply_table_edits: what the data editor sends, as data)
 
 
 table_values = (
@@ -936,15 +927,13 @@ table_edits = st.dictionaries(
 def test_hypothesis_block_table_edits(edits):
     """Whatever the data editor sends: a spec the counter accepts or refuses with one
     line, never another exception (the page would show a traceback)."""
-    app = _app_module()
-    accepts_or_refuses(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
+    accepts_or_refuses(apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
 
 
 @pytest.mark.parametrize("edits", [{0: {"1x1": float("inf")}}, {None: {"1x1": 5}}, {-1: {"1x1": 5}}],
                          ids=["inf", "row-None", "row-minus-1"])
 def test_block_table_edits_out_of_range(edits):
-    app = _app_module()
-    one_line_error(app.apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
+    one_line_error(apply_table_edits, GOOGLENET, edits, list(GOOGLENET.block_names))
 
 
 def test_cli_predict_refuses_an_absurd_model_before_building(capsys, tmp_path):

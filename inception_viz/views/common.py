@@ -1,0 +1,147 @@
+"""What several views (and the sidebar) share: the accepted spec in session state, widget
+keys tied to it, the Plotly and Graphviz helpers, config uploads, and the caches of
+rendered graphs, built models, weights, runners and images.
+
+TensorFlow is imported only inside the cached builders, when a view asks for a model.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import streamlit as st
+
+from .. import config, counter, graph, render
+from ..spec import SpecError
+
+#: Built Keras models kept in memory at once (each GoogLeNet is ~28 MB of weights).
+MODEL_CACHE_ENTRIES = 2
+#: Config uploads larger than this are refused (also capped by .streamlit/config.toml).
+MAX_UPLOAD_BYTES = config.MAX_CONFIG_BYTES
+#: Widgets of a view keep their value while another view is open (lazy tabs do not draw
+#: hidden views, and Streamlit forgets a widget that is not drawn otherwise).
+PERSIST = "session"
+#: st.graphviz_chart forces every SVG text to one small size (about 10 px), which a
+#: projector cannot show; give the labels back the sizes the DOT asks for.
+GRAPH_CSS = "<style>" + "".join(
+    f'[data-testid="stGraphVizChart"] svg text[font-size="{size}.00"] {{ font-size: {size}px !important; }}'
+    for size in graph.FONT_SIZES
+) + "</style>"
+
+
+# ---------------------------------------------------------------------------------------
+# the spec, its generation, the last error (initialised by app.py)
+
+
+def current_spec():
+    return st.session_state.spec
+
+
+def wkey(name: str) -> str:
+    """A widget key tied to the current preset and spec generation."""
+    return f"{name}@{current_spec().preset}#{st.session_state.gen}"
+
+
+def accept(candidate) -> bool:
+    """Make ``candidate`` the current spec if the counter accepts it; otherwise remember
+    the error and keep the last good spec."""
+    try:
+        counter.analyze(candidate)
+    except SpecError as exc:
+        st.session_state.error = str(exc)
+        return False
+    st.session_state.spec = candidate
+    st.session_state.gen += 1
+    st.session_state.error = None
+    return True
+
+
+def uploaded_config(upload):
+    """The spec of an uploaded config JSON; the size is checked before the bytes are read.
+    The caller puts the file's name in front of the error."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
+    return config.loads_config(upload.getvalue())
+
+
+# ---------------------------------------------------------------------------------------
+# drawing
+
+
+def chart(fig, key: str) -> None:
+    """A Plotly figure with its own fonts and colours (Streamlit's theme would shrink the
+    fonts a projector needs and recolour the branches)."""
+    st.plotly_chart(fig, theme=None, key=key)
+
+
+def graphviz(source: str) -> None:
+    """A DOT graph at the font sizes it asks for."""
+    st.html(GRAPH_CSS)
+    st.graphviz_chart(source, width="stretch")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def render_dot(source: str, fmt: str) -> bytes:
+    return render.render(source, fmt)
+
+
+# ---------------------------------------------------------------------------------------
+# models, weights, runners, images (TensorFlow only inside)
+
+
+def keras_model_module():
+    from inception_viz import keras_model  # imports TensorFlow (~3 s)
+
+    return keras_model
+
+
+def _release_model(model) -> None:
+    del model
+    gc.collect()
+
+
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner="Building the Keras model…", on_release=_release_model)
+def build_model(config_text: str, device: str, _spec):
+    """The Keras model of ``_spec`` on ``device``; keyed by the spec's full config text."""
+    return keras_model_module().build_keras(_spec, device=device, seed=0)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the weights…")
+def weights_from_bytes(digest: str, name: str, _data: bytes):
+    """Weights of an uploaded file, keyed by its SHA-256."""
+    from inception_viz import weights as W
+
+    return W.load_weights_file(_data, name=name)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Reading the ImageNet weights…")
+def zoo_weights(path: str, mtime_ns: int):
+    from inception_viz import weights as W
+
+    return W.load_onnx(path)
+
+
+def get_runner(spec, weights):
+    """A model of ``spec`` with ``weights`` transferred onto it, its compiled forward and
+    activation pass, from :func:`inception_viz.inference.get_runner`: one process-wide LRU
+    of ``MAX_RUNNERS`` models behind one lock, so thirty students pressing predict on
+    thirty different edits build one model at a time instead of thirty at once (the load
+    test's burst peaked at ~5 GB with a per-spec cache)."""
+    from inception_viz import inference  # imports TensorFlow
+
+    with st.spinner("Building the model and loading the weights…"):
+        return inference.get_runner(spec, weights)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def decode_image(data: bytes, name: str):
+    from inception_viz import images
+
+    return images.decode_image(data, name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_image(name: str):
+    from inception_viz import images
+
+    return images.load_sample(name)

@@ -1,0 +1,87 @@
+"""Compare: the current model against a preset or an uploaded config, per block."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import counter, figures, presets
+from ..counter import fmt_int
+from ..graph import shape_str
+from ..presets import PRESET_NAMES
+from ..spec import SpecError
+from .common import PERSIST, chart, uploaded_config
+from .context import ViewContext
+
+
+def blocks_compare(a, b) -> pd.DataFrame:
+    """Per block (the union of both models' blocks) and for the whole model: widths,
+    outputs, params and MACs of ``a`` (current) and ``b`` (other), with deltas."""
+    names = list(a.spec.block_names) + [n for n in b.spec.block_names if n not in a.spec.block_names]
+    rows = []
+    for n in names:
+        ra = a.row(n) if n in a.spec.block_names else None
+        rb = b.row(n) if n in b.spec.block_names else None
+
+        def get(r, f):
+            return None if r is None else f(r)
+
+        pa, pb = get(ra, lambda r: r.params), get(rb, lambda r: r.params)
+        ma, mb = get(ra, lambda r: r.macs), get(rb, lambda r: r.macs)
+        rows.append({
+            "block": n,
+            "widths (current)": get(ra, lambda r: "-".join(map(str, a.spec.block(n).width_tuple))) or "—",
+            "widths (other)": get(rb, lambda r: "-".join(map(str, b.spec.block(n).width_tuple))) or "—",
+            "output (current)": get(ra, lambda r: shape_str(r.output_shape)) or "—",
+            "output (other)": get(rb, lambda r: shape_str(r.output_shape)) or "—",
+            "params (current)": fmt_int(pa) if pa is not None else "—",
+            "params (other)": fmt_int(pb) if pb is not None else "—",
+            "Δ params": f"{pb - pa:+,}" if None not in (pa, pb) else "—",
+            "MACs (current)": fmt_int(ma) if ma is not None else "—",
+            "MACs (other)": fmt_int(mb) if mb is not None else "—",
+            "Δ MACs": f"{mb - ma:+,}" if None not in (ma, mb) else "—",
+        })
+    rows.append({
+        "block": "whole model",
+        "params (current)": fmt_int(a.total_params), "params (other)": fmt_int(b.total_params),
+        "Δ params": f"{b.total_params - a.total_params:+,}",
+        "MACs (current)": fmt_int(a.total_macs), "MACs (other)": fmt_int(b.total_macs),
+        "Δ MACs": f"{b.total_macs - a.total_macs:+,}",
+    })
+    return pd.DataFrame(rows).fillna("")
+
+
+def other_ui(spec):
+    """``(label, spec)`` of the model to compare with, or ``None`` while there is none."""
+    choices = [f"preset {n}" for n in PRESET_NAMES] + ["an uploaded config"]
+    default = choices.index("preset naive") if spec.preset == "googlenet" else 0
+    pick = st.selectbox("Compare the current model with", choices, index=default, key="compare-pick", persist_state=PERSIST)
+    if pick != "an uploaded config":
+        other = presets.preset(pick.removeprefix("preset "))
+        return other.name, other
+    upload = st.file_uploader("Config JSON to compare with", type=["json"], key="compare-upload", max_upload_size=1)
+    if upload is None:
+        st.info("Upload a config JSON (as saved with *Download config JSON*).")
+        return None
+    try:
+        return upload.name, uploaded_config(upload)
+    except SpecError as exc:
+        st.error(f"{upload.name}: {exc}")
+        return None
+
+
+def render(ctx: ViewContext) -> None:
+    report = ctx.report
+    picked = other_ui(ctx.spec)
+    if picked is None:
+        return
+    label, other = picked
+    other_report = counter.analyze(other)
+    c = st.columns(3)
+    c[0].metric(f"Parameters: {label}", fmt_int(other_report.total_params), f"{other_report.total_params - report.total_params:+,} vs current", delta_color="off")
+    c[1].metric(f"MACs: {label}", fmt_int(other_report.total_macs), f"{other_report.total_macs - report.total_macs:+,} vs current", delta_color="off")
+    c[2].metric(f"Output: {label}", shape_str(other_report.output_shape))
+    st.dataframe(blocks_compare(report, other_report), width="stretch", hide_index=True)
+    metric = st.radio("Chart", ["params", "macs"], horizontal=True, key="compare-metric", persist_state=PERSIST)
+    if report.blocks or other_report.blocks:
+        chart(figures.compare_figure(report, other_report, metric, "current", label), "chart-compare")

@@ -37,7 +37,7 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 sys.path.insert(0, str(ROOT / "scripts"))
 import hall  # noqa: E402
 
-from test_browser import CHROMIUM_ARGS, free_port  # noqa: E402
+from inception_viz.browser import CHROMIUM_ARGS, free_port  # noqa: E402
 
 STEP_MS = 180_000
 #: Records every change of the page's connection and script-run state (attributes of the

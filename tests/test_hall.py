@@ -207,7 +207,7 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
                         .set_input_files(str(path))
                     total = counter.fmt_int(counter.analyze(edited(value)).total_params)
                     expect(page.get_by_text(total, exact=True).first).to_be_visible(timeout=STEP_MS)
-                    assert re.search(rf"inception_3a=64-96-{value}-", page.url), page.url
+                    page.wait_for_url(re.compile(rf"inception_3a=64-96-{value}-"), timeout=STEP_MS)  # the model in the URL
                     chosen[replica] = (page, value, total)
                 assert set(chosen) == {"app1", "app2"}
 

@@ -140,6 +140,15 @@ class Report:
             total += r.activations + r.helper_values
         return total
 
+    @property
+    def conv_workspace_values(self) -> int:
+        """The transient values of the largest conv for one image: its input plus its
+        output (while a conv runs, TensorFlow's CPU kernels hold a reordered copy of the
+        input and the output before the ReLU, beside the tensors Keras keeps; one conv
+        runs at a time)."""
+        return max((r.input_shape[0] * r.input_shape[1] * r.input_shape[2] + r.activations
+                    for r in self.leaf_rows() if r.kind == "conv"), default=0)
+
     def weight_shapes(self) -> dict[str, list[tuple[int, ...]]]:
         """``{Keras layer name: [kernel shape, bias shape]}`` for every layer with weights,
         as Keras creates them (conv ``(k, k, c_in, c_out), (c_out,)``; dense

@@ -9,7 +9,8 @@ the activation pass) calls it first.
 
 The estimate (bytes, float32, batch ``n``)::
 
-    4 * params * WEIGHT_FACTOR  +  4 * forward_values * n * ACTIVATION_FACTOR  [+ purpose extras]
+    4 * params * WEIGHT_FACTOR  +  4 * forward_values * n * ACTIVATION_FACTOR
+                                +  4 * conv_workspace_values * n  [+ purpose extras]
 
 * ``forward_values`` (:attr:`inception_viz.counter.Report.forward_values`): EVERY tensor a
   forward pass creates: the input, each layer's output including every layer inside a
@@ -20,8 +21,12 @@ The estimate (bytes, float32, batch ``n``)::
 * ``WEIGHT_FACTOR = 2``: building keeps each weight once plus the initialiser's temporary
   of the same size (measured: the paper's GoogLeNet, 26.7 MB of weights, grows the process
   by 55 MB while building; widths x4, 371 MB of weights, by 568 MB).
-* ``ACTIVATION_FACTOR = 2``: a forward pass holds layer outputs plus TensorFlow's
-  workspace (im2col buffers, the allocator's slack).
+* ``ACTIVATION_FACTOR = 2``: a forward pass holds layer outputs plus the allocator's slack.
+* ``conv_workspace_values`` (:attr:`~inception_viz.counter.Report.conv_workspace_values`):
+  the largest conv's input plus output, the copies TensorFlow holds while that conv runs.
+  Found by the property test in ``tests/test_hostile.py``: the block preset with a
+  32,768-wide 3x3_reduce (134 MB output) feeding a 1-wide 3x3 grew the process by 307 MB
+  during build + forward, 16 MB more than 2 x (weights + every tensor) allowed.
 * purpose ``"activations"`` adds the feature-map mosaics of the largest group the view
   shows at once (:data:`MOSAIC_BYTES_PER_VALUE` per mosaic pixel); ``"gradcam"`` adds one
   gradient per block output (the backward pass).
@@ -112,7 +117,8 @@ def estimate_memory(spec: ModelSpec, batch: int = 1, purpose: str = "build", sca
     report = analyze(spec)
     weight_bytes = BYTES_PER_VALUE * report.total_params
     activation_bytes = BYTES_PER_VALUE * report.forward_values * batch
-    total = WEIGHT_FACTOR * weight_bytes + ACTIVATION_FACTOR * activation_bytes
+    workspace = BYTES_PER_VALUE * report.conv_workspace_values * batch
+    total = WEIGHT_FACTOR * weight_bytes + ACTIVATION_FACTOR * activation_bytes + workspace
     if purpose == "activations":
         total += MOSAIC_BYTES_PER_VALUE * _mosaic_values(report, max(1, int(scale)))
     elif purpose == "gradcam":

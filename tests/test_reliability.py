@@ -136,7 +136,9 @@ def test_memory_estimate_arithmetic():
     est = limits.estimate_memory(GOOGLENET)
     assert est.weight_bytes == 4 * 6_998_552 == 27_994_208
     assert est.activation_bytes == 4 * r.forward_values > 4 * r.total_activations
-    assert est.total_bytes == 2 * 27_994_208 + 2 * 4 * r.forward_values
+    assert est.total_bytes == 2 * 27_994_208 + 2 * 4 * r.forward_values + 4 * r.conv_workspace_values
+    # the largest conv's input + output is conv1's: 224 x 224 x 3 in, 112 x 112 x 64 out
+    assert r.conv_workspace_values == 224 * 224 * 3 + 112 * 112 * 64 == 953_344
     assert limits.estimate_memory(GOOGLENET, batch=8).activation_bytes == 8 * est.activation_bytes
     assert limits.check_buildable(GOOGLENET) == est  # the paper's model fits the default
 

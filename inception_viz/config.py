@@ -239,6 +239,15 @@ def model_query(params: Mapping[str, str]) -> dict:
     return {k: v for k, v in params.items() if is_model_key(str(k))}
 
 
+def merge_query(current: Mapping[str, Any], spec: ModelSpec) -> dict:
+    """The query to put in the address bar for ``spec``: :func:`spec_to_query` plus the
+    keys of ``current`` that are not model keys (``utm_source``, ``view``, ...), kept as
+    they were, so syncing the URL never drops what the link came with."""
+    out = {str(k): v for k, v in current.items() if not is_model_key(str(k))}
+    out.update(spec_to_query(spec))
+    return out
+
+
 def spec_from_query(params: Mapping[str, str]) -> ModelSpec:
     """The spec that URL query parameters describe; :class:`SpecError` if a model key is
     malformed. Keys that are not model keys are ignored (:func:`is_model_key`)."""

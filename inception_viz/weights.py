@@ -674,9 +674,14 @@ def _load_keras_zip(data: bytes, tmp: Path, name: str):
         model = keras.saving.load_model(path, safe_mode=True, custom_objects=CUSTOM_OBJECTS, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types; one line for the user
         raise SpecError(f"{name} could not be loaded as a Keras model: {_one_line(exc)}") from None
-    if model.count_params() != analyze(spec).total_params:
-        raise SpecError(f"{name}: the loaded model has {model.count_params():,} params, its config says "
-                        f"{analyze(spec).total_params:,}")
+    # Layers without weights were checked by class only: their symbolic output shapes
+    # (no allocation yet) must add up to the spec's tensors, so a padding or pooling
+    # layer declared with other arguments cannot make the first forward pass explode.
+    report = analyze(spec)
+    values = sum(int(np.prod([d or 0 for d in l.output.shape[1:]])) for l in model.layers)
+    if model.count_params() != report.total_params or values != report.forward_values:
+        raise SpecError(f"{name}: the loaded model has {model.count_params():,} params and {values:,} activation "
+                        f"values; its config says {report.total_params:,} and {report.forward_values:,}")
     return weights_by_layer(model), meta, spec
 
 

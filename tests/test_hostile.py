@@ -195,6 +195,24 @@ def test_good_keras_file_still_loads(block_keras):
     assert set(w.by_layer) == set(analyze(BLOCK).weight_shapes())
 
 
+def test_weightless_layer_with_other_arguments_is_refused(tmp_path):
+    """A pool declared with stride 1 instead of 2 has no weights to check, but makes every
+    later map 4x larger at the first forward pass: the loaded model's symbolic shapes must
+    add up to the spec's forward_values (before anything runs)."""
+    from inception_viz.keras_model import build_keras
+
+    spec = preset("simplified").with_options(input_shape=(64, 64, 3), classes=10)
+    path = tmp_path / "s.keras"
+    W.save_model_file(build_keras(spec, seed=0), path, spec, W.random_weights(0))
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    cfg = json.loads(members["config.json"])
+    mp1 = next(l for l in cfg["config"]["layers"] if l["config"]["name"] == "mp1")
+    mp1["config"]["strides"] = [1, 1]
+    members["config.json"] = json.dumps(cfg).encode()
+    one_line(W.load_weights_file, _zip(members), name="wide.keras", match="activation values")
+
+
 def test_cli_predict_with_list_metadata_exits_2(block_keras, tmp_path, capsys):
     path = tmp_path / "listmeta.keras"
     path.write_bytes(_with_meta(block_keras, b"[]"))
@@ -485,6 +503,15 @@ def test_other_reads_refuse_devices(capsys):
 def test_unknown_url_keys_are_ignored(extra):
     q = {"preset": "block", "inception_3a": "1-2-3-4-5-6"}
     assert spec_from_query({**q, **extra}) == spec_from_query(q)
+
+
+def test_merge_query_keeps_the_links_other_keys():
+    from inception_viz.config import merge_query, spec_to_query
+
+    spec = BLOCK.with_block("inception_3a", **{"1x1": 7})
+    q = merge_query({"utm_source": "moodle", "view": "graph", "inception_3a": "1-1-1-1-1-1", "preset": "googlenet"}, spec)
+    assert q == {"utm_source": "moodle", "view": "graph", **spec_to_query(spec)}
+    assert spec_from_query(q) == spec
 
 
 def test_malformed_model_keys_in_a_shared_link_still_fail():

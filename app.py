@@ -20,6 +20,9 @@ demand.
 
 from __future__ import annotations
 
+import logging
+from typing import Callable
+
 import streamlit as st
 
 from inception_viz import config, counter, presets
@@ -32,6 +35,26 @@ from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, u
 
 #: The view tabs' widget key; its session-state value is the open tab's label.
 VIEW_KEY = "view"
+#: Where an unexpected failure's traceback goes (the server's log, never the page).
+log = logging.getLogger("inception_viz.app")
+
+
+def guarded(where: str, fn: Callable, *args):
+    """``fn(*args)``, but a failure stays inside ``where`` (a view, the sidebar, the
+    headline): a :class:`SpecError` shows its one line; anything else shows one generic line
+    that says what to do, and its traceback goes to the server's log only (no paths, no
+    code on the page). Everything after it on the page still renders. Streamlit's own
+    st.rerun()/st.stop() are BaseExceptions and pass through. Returns ``fn``'s result or
+    ``None`` after a failure."""
+    try:
+        return fn(*args)
+    except SpecError as exc:
+        st.error(str(exc))
+    except Exception:
+        log.exception("%s failed", where)
+        st.error(f"{where} failed unexpectedly (the details are in the server's log). Undo the last change or "
+                 "press “Reset to the paper's GoogLeNet”; the other views still work.")
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -59,7 +82,9 @@ def init_state() -> None:
 
 
 def sync_url(spec, view: View) -> None:
-    query = {**config.spec_to_query(spec), VIEW_KEY: view.key}
+    """The address bar: the spec's keys, the open view, and every other key the link came
+    with (``utm_source``, ``fbclid``, ``lang``, ...) left as it was."""
+    query = {**config.merge_query(st.query_params.to_dict(), spec), VIEW_KEY: view.key}
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
@@ -185,7 +210,7 @@ def open_view(ctx: ViewContext) -> None:
     view, tab = next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
     sync_url(ctx.spec, view)
     with tab:
-        view.module.render(ctx)
+        guarded(f"The {view.label} view", view.module.render, ctx)
 
 
 def main() -> None:
@@ -194,8 +219,10 @@ def main() -> None:
     spec = current_spec()
     report = counter.analyze(spec)
     base = counter.analyze(presets.preset(spec.preset))
-    focus = sidebar_ui(spec)
-    headline_ui(spec, report, base)
+    focus = guarded("The sidebar", sidebar_ui, spec)
+    if focus is None and spec.blocks:  # the sidebar failed before its focus selector
+        focus = spec.block_names[0]
+    guarded("The headline", headline_ui, spec, report, base)
     open_view(ViewContext(spec, report, base, focus))
 
 

@@ -12,12 +12,12 @@ TensorFlow is imported here, never by :mod:`inception_viz.spec` or
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import threading
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from .tfenv import import_tensorflow
+
+import_tensorflow()  # quietly: TensorFlow's start-up lines stay off the terminal
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -423,9 +423,9 @@ def load_keras_file(source: str | Path | bytes, name: str | None = None, spec: M
 
 
 def _load_keras_zip(path: Path, name: str):
-    import keras
+    from .keras_model import CUSTOM_OBJECTS  # first: imports TensorFlow quietly
 
-    from .keras_model import CUSTOM_OBJECTS
+    import keras
 
     try:
         with zipfile.ZipFile(path) as z:

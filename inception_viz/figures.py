@@ -219,6 +219,72 @@ def compare_figure(
     return _figure(traces, title, unit, tr, barmode="group")
 
 
+#: Layers that keep their input's receptive field, left out of the field chart.
+_SAME_FIELD_KINDS = ("lrn", "dropout", "softmax")
+
+
+def receptive_field_figure(report: Report, axis: int = 0, tr: Translator | None = None) -> go.Figure:
+    """Theoretical receptive field size per layer along the main path (a line, 7 px →
+    907 px for GoogLeNet) with, at each block, one bar per branch in its colour (a
+    dropped branch has none); the input's side as a dashed line. ``axis``: 0 = height,
+    1 = width (they differ only for non-square inputs). Layers that keep the field
+    (LRN, dropout, softmax) are left out."""
+    if axis not in (0, 1):
+        raise ValueError(f"axis must be 0 (height) or 1 (width). Received: axis={axis!r}")
+    tr = resolve(tr)
+    rows = [r for r in report.rows if not r.aux and r.kind not in _SAME_FIELD_KINDS]
+    names = [r.name for r in rows]
+    side = report.spec.input_shape[axis]
+    what = tr.gettext("height") if axis == 0 else tr.gettext("width")
+
+    def hover_data(f) -> list[str]:
+        return [f"{f.size[0]}x{f.size[1]}", f"{f.jump[0]}x{f.jump[1]}", f"({f.start[0]}, {f.start[1]})"]
+
+    field_hover = tr.gettext("field {size} px, jump {jump} px, first centre {start}").format(
+        size="%{customdata[0]}", jump="%{customdata[1]}", start="%{customdata[2]}"
+    )
+    traces = []
+    for key in BRANCH_KEYS:
+        values, custom = [], []
+        for r in rows:
+            f = r.branches[key].receptive_field if r.branches else None
+            values.append(f.size[axis] if f else None)
+            custom.append(hover_data(f) if f else ["", "", ""])
+        traces.append(_branch_bar(key, names, values, custom, field_hover, tr))
+    fields = [r.receptive_field for r in rows]
+    traces.append(go.Scatter(
+        name=tr.gettext("layer / block (concat)"),
+        x=names,
+        y=[f.size[axis] for f in fields],
+        mode="lines+markers+text",
+        text=[f.label for f in fields],
+        textposition="top center",
+        line=dict(color="#333333", width=3),
+        marker=dict(size=9),
+        customdata=[hover_data(f) for f in fields],
+        hovertemplate="<b>%{x}</b><br>" + field_hover + "<extra></extra>",
+    ))
+    input_side = tr.gettext("input {what}: {side} px").format(what=what, side=side)
+    traces.append(go.Scatter(
+        name=tr.gettext("input {what} ({side} px)").format(what=what, side=side),
+        x=[names[0], names[-1]] if names else [],
+        y=[side, side],
+        mode="lines",
+        line=dict(color="#D55E00", dash="dash", width=2),
+        hovertemplate=f"{input_side}<extra></extra>",
+    ))
+    growth = f"{fields[0].size[axis]} px → {fields[-1].size[axis]} px" if fields else ""
+    top = max([side, *(f.size[axis] for f in fields)])
+    return _figure(
+        traces,
+        tr.gettext("Receptive field per layer ({what}): {growth}").format(what=what, growth=growth),
+        tr.gettext("field {what} (input pixels)").format(what=what),
+        tr,
+        barmode="group",
+        yaxis_extra=dict(range=[0, top * 1.15]),  # room for the labels above the line
+    )
+
+
 def latency_figure(timings, tr: Translator | None = None) -> go.Figure:
     """Per-block latency (ms) with achieved GFLOP/s (= 2 * MACs / time) in the hover;
     ``timings`` are :class:`inception_viz.profile.BlockTiming`."""
@@ -263,5 +329,6 @@ __all__ = [
     "activation_memory_figure",
     "compare_figure",
     "latency_figure",
+    "receptive_field_figure",
     "METRICS",
 ]

@@ -118,10 +118,15 @@ def _status_text(status: str | None, tr: Translator) -> str:
     return f'<FONT COLOR="{color}"><B>{_e(tr.gettext(text))}</B></FONT>'
 
 
+def field_text(field, tr: Translator | None = None) -> str:
+    """``field 59 px`` (``field 59x43 px`` when not square): a receptive field in labels."""
+    return resolve(tr).gettext("field {size} px").format(size=field.label)
+
+
 def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator) -> str:
-    """An HTML table: the block name, its output and parameters, and a colour strip with
-    the channels each branch contributes (and, with weights loaded, whether they are
-    pretrained)."""
+    """An HTML table: the block name, its output, parameters and receptive field, and a
+    colour strip with the channels each branch contributes (and, with weights loaded,
+    whether they are pretrained)."""
     cells = []
     for key in BRANCH_KEYS:
         br = row.branches[key]
@@ -134,6 +139,7 @@ def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator) 
         f'<TR><TD COLSPAN="4">{title}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(params)}</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field, tr))}</TD></TR>'
         + (f'<TR><TD COLSPAN="4">{_status_text(status, tr)}</TD></TR>' if _status_text(status, tr) else "")
         + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
@@ -187,7 +193,8 @@ def overview_dot(
     projector: the stem, each stage of blocks (with the pool after it) and the head each
     take one row; the edge that ends a row comes back to the start of the next one.
 
-    Each block node shows its output shape, its parameters and, in the branch colours, the
+    Each block node shows its output shape, its parameters, its receptive field (input
+    pixels one output unit sees, :func:`field_text`) and, in the branch colours, the
     channels each branch adds to the concat. Edges carry the tensor shape. ``edited``
     names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
     to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
@@ -259,9 +266,9 @@ def _io(which: str, shape, tr: Translator) -> str:
 
 
 def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | None = None) -> str:
-    """One Inception block: its input, the four branches in their colours (each conv
-    with its kernel and filters; each edge with the tensor shape it carries), the concat.
-    ``tr``: the language of the words and numbers (English)."""
+    """One Inception block: its input, the four branches in their colours (each with its
+    parameters and receptive field; each conv with its kernel and filters; each edge with
+    the tensor shape it carries), the concat. ``tr``: the language of the words and numbers (English)."""
     tr = resolve(tr)
     row = report.row(name)
     if row.kind != "inception":
@@ -290,6 +297,7 @@ def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | N
             g.edge("input", head, style="dashed", color="#BBBBBB", arrowhead="none")
             continue
         head_label = tr.gettext("{branch} branch\n{params} params").format(branch=branch_label(key, tr), params=tr.int(br.params))
+        head_label += "\n" + field_text(br.receptive_field, tr)
         g.node(head, _plain(head_label), style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
         g.edge("input", head, color=color)
         prev, prev_shape = head, row.input_shape
@@ -324,4 +332,4 @@ def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | N
     return g.source
 
 
-__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "branch_label", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str"]
+__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "branch_label", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str", "field_text"]

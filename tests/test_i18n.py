@@ -155,6 +155,10 @@ def test_figures_in_spanish():
     assert 192 * 64 + 64 == 12_352 and f"{12_352 / 163_696:.1%}" == "7.5%"
     assert list(fig.data[0].customdata[0]) == ["12.352", "163.696", "7,5%"]
     assert figures.block_metric_figure(GOOGLENET).layout.separators is None  # English: Plotly's default
+    field = figures.receptive_field_figure(GOOGLENET, tr=es)
+    assert field.layout.title.text == "Campo receptivo por capa (alto): 7 px → 907 px"
+    dot = graph.overview_dot(GOOGLENET, tr=es)
+    assert re.search(r"campo \d+ px", dot) and "field" not in dot
 
 
 def test_paper_notes_in_spanish():

@@ -375,6 +375,17 @@ def test_spanish_page_from_the_url():
     assert qp(at, "lang") == "es" and qp(at, "view") == "blocks"
 
 
+@pytest.mark.parametrize("key", [v.key for v in views.VIEWS])
+def test_every_view_opens_in_spanish(key):
+    """A shared Spanish link to each view: it opens, in Spanish, with Spanish numbers. (Each
+    view's own texts get their assertions here as the views are converted.)"""
+    at = run_app({"lang": "es", "view": key})
+    assert not at.exception and not at.error
+    assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
+    assert at.session_state[app.VIEW_KEY] == i18n.translator("es").gettext(views.view_by_key(key).label)
+    assert qp(at, "view") == key and qp(at, "lang") == "es"
+
+
 def test_language_survives_an_edit_and_a_view_switch():
     at = run_app({"lang": "es", "preset": "googlenet"})
     key = next(n.key for n in at.sidebar.number_input if n.label == "Clases")

@@ -6,17 +6,16 @@ Catalogues
     and the template ``inception_viz/locale/inception_viz.pot``. They are compiled in memory
     the first time a language is asked for (``babel.messages.pofile.read_po`` ->
     ``babel.messages.mofile.write_mo`` -> :class:`gettext.GNUTranslations`) and cached for
-    the process, so there is no build step: ``pip install -r requirements.txt`` and
-    ``streamlit run app.py`` are still all. English is the source language (msgids are the
+    the process, so there is no build step: the README's two commands are still all. English is the source language (msgids are the
     English text), so English needs no catalogue and is byte-for-byte what the code says.
 
 API
     ``tr = translator("es")`` (any tag: ``"es-AR"``, ``"es_AR"``; unknown -> English) gives a
-    :class:`Translator` with ``tr.gettext`` (also ``tr(...)``), ``tr.ngettext``,
+    :class:`Translator` with ``tr.gettext`` (always spelled so: Babel extracts it), ``tr.ngettext``,
     ``tr.pgettext``, ``tr.npgettext`` and the number helpers ``tr.int(6998552)`` ->
     ``"6.998.552"`` (es) / ``"6,998,552"`` (en), ``tr.decimal(x, digits)``,
-    ``tr.percent(x, digits)`` (``x`` a fraction: 0.254 -> ``"25,4%"`` es, ``"25.4%"`` en; CLDR patterns),
-    ``tr.signed_int(n)`` (``"+1.234"``), ``tr.k(n)`` (K/M/G = 1000: ``"163,70 K"``),
+    ``tr.percent(x, digits)`` (``x`` a fraction: 0.254 -> ``"25,4%"`` es, ``"25.4%"`` en),
+    ``tr.signed_int(n)`` (``"+1.234"``), ``tr.k(n, k=1000)`` (K/M/G: ``"163,70 K"``),
     ``tr.separators`` (Plotly ``layout.separators``). Pure modules take ``tr=None`` and
     use :func:`resolve` (``None`` -> English), so their default output never changes.
 

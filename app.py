@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inception_viz import config, counter, presets
+from inception_viz import config, counter, exports, presets
 from inception_viz.counter import fmt_int
 from inception_viz.graph import shape_str
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key
-from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, uploaded_config, wkey
+from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, export_button, uploaded_config, wkey
 
 #: The view tabs' widget key; its session-state value is the open tab's label.
 VIEW_KEY = "view"
@@ -149,8 +149,7 @@ def sidebar_ui(spec) -> str | None:
 
     sb.subheader("Share")
     sb.caption("The address bar holds the whole model: copy it to share this exact configuration.")
-    sb.download_button("Download config JSON", config.dumps_config(spec), file_name=f"{spec.name}.json",
-                       mime="application/json", width="stretch")
+    export_button("Download config JSON", "json", spec, exports.config_json(spec), where=sb, width="stretch")
     up = wkey("upload")
     sb.file_uploader("Load a config JSON", type=["json"], key=up, on_change=_on_upload, args=(up,),
                      max_upload_size=1, help=f"at most {MAX_UPLOAD_BYTES // 1024} KiB")

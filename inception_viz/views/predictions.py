@@ -10,7 +10,8 @@ import streamlit as st
 from .. import graph
 from ..counter import fmt_int
 from ..spec import Dense, SpecError
-from .common import PERSIST, chart, decode_image, graphviz, get_runner, sample_image, weights_from_bytes, zoo_weights
+from .common import (PERSIST, chart, decode_image, get_runner, graphviz, model_downloads, sample_image, weights_from_bytes,
+                     zoo_weights)
 from .context import ViewContext
 
 WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "A weights file")
@@ -213,6 +214,8 @@ def render(ctx: ViewContext) -> None:
     if runner.note:
         st.warning(runner.note)
     st.caption(f"Weights: {weights.label}. Preprocessing: {runner.preprocessing.description}")
+    with st.expander("Download this model with these weights (.keras, ONNX)"):
+        model_downloads(spec, weights, runner.model)
     if weights.by_layer is not None:
         transfer_ui(spec, runner)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2

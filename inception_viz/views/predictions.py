@@ -133,7 +133,7 @@ def transfer_ui(spec, runner) -> None:
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
-def feature_maps_ui(spec, runner, acts) -> None:
+def feature_maps_ui(spec, runner, acts, shown) -> None:
     from inception_viz import images, inference
 
     groups = ["stem", *spec.block_names]
@@ -160,9 +160,12 @@ def feature_maps_ui(spec, runner, acts) -> None:
     channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
                                   key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
     values = acts[layers[which]][0][:, :, channel]
-    st.image(images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax), output_format="PNG",
-             caption=f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "
-                     f"(same colour scale as its mosaic)")
+    from .receptive import unit_field_ui  # (receptive reuses this view's widgets)
+
+    unit_field_ui(runner.report, layers[which], shown,
+                  images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax),
+                  f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "
+                  f"(same colour scale as its mosaic)", key=f"pred-unit:{group}:{which}")
 
 
 def gradcam_ui(spec, runner, rgb, shown, preds) -> None:
@@ -228,7 +231,7 @@ def render(ctx: ViewContext) -> None:
         with c2:
             chart(inference.predictions_figure(preds, f"Top {k} of {spec.classes} classes"), "chart-predictions")
     st.subheader("Feature maps")
-    feature_maps_ui(spec, runner, acts)
+    feature_maps_ui(spec, runner, acts, shown)
     if preds and spec.blocks and any(isinstance(l, Dense) and l.activation is None for l in spec.active_layers):
         st.subheader("Grad-CAM")
         # Opt-in: its backward pass is about two thirds of a fresh model's prediction cost,

@@ -23,7 +23,7 @@ from .spec import BRANCH_KEYS, ModelSpec, SpecError
 
 #: Modules that add subcommands with a ``register(subparsers)`` function. Their commands
 #: import TensorFlow only when run, so ``table`` and ``paper`` stay fast.
-COMMAND_MODULES = ("inception_viz.cli_images", "inception_viz.cli_exports", "inception_viz.bench")
+COMMAND_MODULES = ("inception_viz.cli_images", "inception_viz.cli_exports", "inception_viz.cli_featurevis", "inception_viz.bench")
 
 EXIT_BAD_INPUT = 2
 

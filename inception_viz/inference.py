@@ -103,13 +103,7 @@ def activation_taps(spec: ModelSpec) -> tuple[Tap, ...]:
             taps.append(Tap(layer.name, "stem", None))
         elif isinstance(layer, Inception):
             n = layer.name
-            if layer.w1x1:
-                taps.append(Tap(f"{n}_1x1", n, "1x1"))
-            if layer.w3x3:
-                taps.append(Tap(f"{n}_3x3", n, "3x3"))
-            if layer.w5x5:
-                taps.append(Tap(f"{n}_5x5", n, "5x5"))
-            taps.append(Tap(f"{n}_pool_proj" if layer.pool_proj else f"{n}_pool", n, "pool_proj"))
+            taps.extend(Tap(out, n, key) for key, out in layer.branch_layers.items())
             taps.append(Tap(n, n, "concat"))
     return tuple(taps)
 

@@ -25,6 +25,7 @@ ISSUE_KEYS = {
     "edit_to_activations_over_naive": 1.0,
     "cold_start_over_tf_import": 1.0,
     "rss_growth_mb_50_edits": 300.0,
+    "featurevis_step_over_forward": 2.5,  # issue 10
 }
 
 # The absolute numbers behind the ratios: each ratio must equal their quotient.
@@ -36,6 +37,7 @@ RATIO_PARTS = {
     "edit_to_views_over_build": ("edit_to_views_ms", 1e-3, "keras_build_count_params_s", 1.0),
     "edit_to_activations_over_naive": ("edit_to_activations_s", 1.0, "naive_build_predict_s", 1.0),
     "cold_start_over_tf_import": ("cold_start_s", 1.0, "tf_import_s", 1.0),
+    "featurevis_step_over_forward": ("featurevis_step_ms", 1e-3, "featurevis_forward_ms", 1e-3),
 }
 
 

@@ -11,6 +11,9 @@ JSON, not against itself.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -98,6 +101,24 @@ def test_block_preset_has_no_image_input_for_the_effective_field():
     assert dict(zip(at.dataframe[0].value["layer"], at.dataframe[0].value["field (px)"]))["inception_3a"] == "5"
     assert any("not images" in i.value for i in at.info)
     assert not [t for t in at.toggle if t.key == "rf-on"]
+
+
+def test_the_views_table_and_chart_need_no_tensorflow():
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        for view in ("receptive", "charts"):
+            at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT})
+            at.query_params["view"] = view
+            at.run()
+            assert not at.exception, at.exception
+        print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "NO-TF"
 
 
 # -- TensorFlow: runs after the tests above (it stays loaded in this process) ---------------

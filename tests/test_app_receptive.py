@@ -138,10 +138,10 @@ def expected(spec, photos, block, branch, square):
 def shown_numbers_match(at: AppTest, ef, doc) -> None:
     m, e = metrics(at), doc["effective"]
     assert m["Theoretical field"] == f"{ef.field.label} px"
-    assert m["50 % of the gradient within"] == f"{e['radius_50']:g} px"
-    assert m["90 % of the gradient within"] == f"{e['radius_90']:g} px"
-    assert m[f"Share inside the central {e['square']} px square"] == f"{e['share_inside_square']:.1%}"
-    assert m["Share inside the theoretical field"] == "100.0%"  # the gradient never leaves the field
+    assert m["50 % radius"] == f"{e['radius_50']:g} px"
+    assert m["90 % radius"] == f"{e['radius_90']:g} px"
+    assert m[f"Inside {e['square']} px square"] == f"{e['share_inside_square']:.1%}"
+    assert m["Inside the field"] == "100.0%"  # the gradient never leaves the theoretical field
     shown = json.loads(at.json[0].proto.body)
     assert shown == {**json.loads(json.dumps(doc)), "weights": "random initialisation (seed 0)"}
 

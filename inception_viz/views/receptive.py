@@ -64,7 +64,7 @@ def field_table(report: Report, block: str) -> pd.DataFrame:
         for part in br.parts:
             out.append(entry(BRANCH_LABELS[key], part.name, f"{part.kind} {part.detail}".strip(), part.output_shape,
                              part.receptive_field))
-    out.append(entry("concat", block, "the block's output: the largest branch", row.output_shape, row.receptive_field))
+    out.append(entry("concat", block, "output: the largest branch", row.output_shape, row.receptive_field))
     return pd.DataFrame(out)
 
 
@@ -215,7 +215,10 @@ def metrics_ui(ef, doc: dict) -> None:
                         f"({t['centre'][0]:g}, {t['centre'][1]:g})")
     for col, q in ((cols[1], 50), (cols[2], 90)):
         r = e[f"radius_{q}"]
-        col.metric(f"{q} % of the gradient within", "no gradient" if r is None else f"{r:g} px",
-                   help=None if r is None else f"of the centre on both axes: a {2 * r + 1:g} px square")
-    cols[3].metric(f"Share inside the central {e['square']} px square", f"{e['share_inside_square']:.1%}")
-    cols[4].metric("Share inside the theoretical field", f"{e['share_inside_theoretical']:.1%}")
+        col.metric(f"{q} % radius", "no gradient" if r is None else f"{r:g} px",
+                   help="No gradient reached the input" if r is None else
+                   f"{q} % of the gradient mass lies within {r:g} px of the centre on both axes: a {2 * r + 1:g} px square")
+    cols[3].metric(f"Inside {e['square']} px square", f"{e['share_inside_square']:.1%}",
+                   help=f"Share of the gradient mass in the central {e['square']} px square (blue)")
+    cols[4].metric("Inside the field", f"{e['share_inside_theoretical']:.1%}",
+                   help="Share of the gradient mass inside the theoretical field (vermillion): all of it, up to rounding")

@@ -101,7 +101,8 @@ def model_downloads(spec, weights, model) -> None:
     export_button("Download ONNX", "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
                   width="stretch",
                   help="Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
-                       "the file's metadata); output `probabilities` [N, classes]. For Netron and onnxruntime.")
+                       "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
+                       "map) for a model without a classifier. For Netron and onnxruntime.")
     name = exports.file_name(spec, "onnx")
     st.caption(f"Weights: {weights.label}. To look at the ONNX file offline in Netron: "
                f"`pip install netron && netron {name}`.")

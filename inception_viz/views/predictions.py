@@ -160,7 +160,7 @@ def feature_maps_ui(spec, runner, acts, shown) -> None:
     channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
                                   key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
     values = acts[layers[which]][0][:, :, channel]
-    from .receptive import unit_field_ui  # (receptive reuses this view's widgets)
+    from .receptive import unit_field_ui  # here, not at the top: receptive imports this module
 
     unit_field_ui(runner.report, layers[which], shown,
                   images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax),

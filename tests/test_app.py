@@ -109,6 +109,21 @@ def test_paper_table_notes_show_the_arithmetic_literally():
     assert paper_view.note_text("2,712 * 112*112") == "2,712 × 112×112"
 
 
+def test_paper_table_at_another_input_size_keeps_the_errata_explained():
+    """At 200×300 the three errata used to lose their explanation ("differs ... in params,
+    ops, shape"); now they keep it and the rest is put down to the input size, once."""
+    spec = presets.preset("googlenet").with_options(input_shape=(200, 300, 3))
+    at = run_app(config.spec_to_query(spec), view="paper")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    for label in ("convolution 7x7/2", "inception (4c)", "inception (5a)"):
+        assert f"**{label}**" in warnings and "the paper's numbers are off" in warnings
+    assert "differs from the paper" not in " ".join(i.value for i in at.info)
+    assert any("Input 200×300" in i.value and "height × width" in i.value for i in at.info)
+    statuses = set(at.dataframe[0].value["status"])
+    assert statuses == {"paper error", "input size", "agrees"}
+
+
 def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
     """A height in pixels (38 per row) guessed the row height and left two empty rows
     under the table; the table's own content height has none. AppTest does not keep an

@@ -9,7 +9,7 @@ from .. import paper
 from ..graph import shape_str
 from .context import ViewContext
 
-STATUS_COLORS = {"agrees": "#D9F2E3", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
+STATUS_COLORS = {"agrees": "#D9F2E3", "input size": "#E8F0E0", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
 
 
 def _num(v) -> str:
@@ -57,6 +57,12 @@ def render(ctx: ViewContext) -> None:
     # "content": exactly as tall as its rows (a height in pixels guessed the row height
     # and left empty rows under the last one)
     st.dataframe(styled, width="stretch", hide_index=True, height="content")
+    sized = [c for c in comps if c.status == "input size"]
+    if sized:
+        h, w, _ = spec.input_shape
+        st.info(f"**Input {h}×{w}** (height × width), not the paper's {paper.PAPER_INPUT[0]}×{paper.PAPER_INPUT[1]}: "
+                f"{len(sized)} rows differ only in their output size and ops, which follow the input; "
+                "their parameters agree with the paper. Rows that differ at 224×224 too keep their own explanation.")
     for c in comps:
         if c.status == "paper error":
             st.warning(f"**{c.paper.label}** ({c.name}): the paper's numbers are off. {note_text(c.note)}")

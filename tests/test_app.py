@@ -124,6 +124,34 @@ def test_paper_table_at_another_input_size_keeps_the_errata_explained():
     assert statuses == {"paper error", "input size", "agrees"}
 
 
+def code_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if "Plain Keras 3" in c.value)
+
+
+def test_code_caption_agrees_with_the_header(monkeypatch):
+    """With the auxiliary classifiers on, the header counts them (10,071,886) and the code
+    did not: the caption used to claim
+    "same parameters". It now derives its claim from the two counts."""
+    from inception_viz import codegen
+
+    plain = run_app(view="code")
+    assert "the same network as the app: 6,998,552 parameters" in code_caption(plain)
+    spec = presets.preset("googlenet").with_options(aux=True)
+    report = counter.analyze(spec)
+    aux = sum(r.params for r in report.rows if r.aux)
+    at = run_app(config.spec_to_query(spec), view="code")
+    assert not at.exception
+    text = code_caption(at)
+    if codegen.code_params(spec) != report.total_params:  # before the code writes the aux heads
+        assert "same network" not in text
+        assert f"{codegen.code_params(spec):,} parameters, not the header's {report.total_params:,} ({-aux:+,})" in text
+        assert "auxiliary classifiers" in text
+    # once the code holds every parameter of the header, the caption says "same"
+    monkeypatch.setattr(codegen, "code_params", lambda s: counter.analyze(s).total_params)
+    at = run_app(config.spec_to_query(spec), view="code")
+    assert f"the same network as the app: {report.total_params:,} parameters" in code_caption(at)
+
+
 def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
     """A height in pixels (38 per row) guessed the row height and left two empty rows
     under the table; the table's own content height has none. AppTest does not keep an

@@ -179,7 +179,7 @@ VIEW_MARKS = {
     "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
     "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
     "seed": lambda at: any(r.key == "seed-padding" for r in at.radio),
-    "compare": lambda at: any(s.key == "compare-pick" for s in at.selectbox),
+    "compare": lambda at: any(s.key.startswith("compare-pick@") for s in at.selectbox),
     "code": lambda at: any("def inception(" in c.value for c in at.code),
     "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
     "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
@@ -442,16 +442,50 @@ def test_config_upload_loads_and_bad_upload_keeps_the_model():
     assert "a config is at most 262,144" in errors(at)[0]
 
 
+def app_compare_exact(other):
+    from inception_viz.views import compare as compare_view
+
+    return compare_view.blocks_compare(counter.analyze(presets.preset("googlenet")), counter.analyze(other))
+
+
+def test_compare_never_keeps_a_stale_choice_and_fits_the_page():
+    """After a switch to `naive`, Compare used to keep "preset naive": every row +0. The
+    pick is kept per preset and starts from a model that is not the current one; picking
+    the current model itself says so instead of a table of zeros."""
+    at = run_app(view="compare")
+    assert at.selectbox(key="compare-pick@googlenet").value == "preset naive"
+    at.sidebar.selectbox[0].set_value("naive").run()
+    assert not at.exception
+    assert at.selectbox(key="compare-pick@naive").value == "preset googlenet"
+    naive, paper = counter.analyze(presets.preset("naive")), counter.analyze(presets.preset("googlenet"))
+    assert metrics(at)["Parameters: googlenet"] == f"{paper.total_params:,}"
+    table = next(d.value for d in at.dataframe if "Δ params" in getattr(d.value, "columns", []))
+    assert table.set_index("block").loc["whole model", "Δ params"] == f"{paper.total_params - naive.total_params:+,}"
+    # narrow enough for a projected page: ten columns, K and M labelled in the headers
+    assert list(table.columns) == ["block", "widths (other)", "output (current)", "output (other)",
+                                   "params K (current)", "params K (other)", "Δ params",
+                                   "MACs M (current)", "MACs M (other)", "Δ MACs"]
+    at.selectbox(key="compare-pick@naive").set_value("preset naive").run()
+    assert any(i.value.startswith("Same as current") for i in at.info)
+    assert not any("Δ params" in getattr(d.value, "columns", []) for d in at.dataframe)
+
+
 def test_compare_with_an_uploaded_config():
     at = run_app(view="compare")
-    at.selectbox(key="compare-pick").set_value("an uploaded config").run()
+    at.selectbox(key="compare-pick@googlenet").set_value("an uploaded config").run()
     other = presets.preset("googlenet").with_block("inception_4e", **{"5x5": 256})
     at.file_uploader(key="compare-upload").upload("other.json", config.dumps_config(other).encode(), "application/json").run()
     assert not at.exception
     report = counter.analyze(other)
     assert metrics(at)["Parameters: other.json"] == counter.fmt_int(report.total_params)
     table = next(d.value for d in at.dataframe if {"block", "Δ params"} <= set(getattr(d.value, "columns", [])))
-    row = table.set_index("block").loc["inception_4e"]
+    assert table.set_index("block").loc["inception_4e", "widths (other)"] == "256-160-320-32-256-128"
+    assert table.set_index("block").loc["inception_3a", "widths (other)"] == "same"
+    # K = 1000: 4e's 868,352 params; exact numbers in the CSV download
+    assert table.set_index("block").loc["inception_4e", "params K (current)"] == 868_352 / 1000
+    csv = next(b for b in at.get("download_button") if b.proto.label.startswith("Download the comparison"))
+    assert csv is not None
+    row = app_compare_exact(other).set_index("block").loc["inception_4e"]
     # 4e's 5x5 conv: +128 filters * (25*32 + 1) = 102,528; 4e's output grows by 128 channels,
     # which pool4 passes on to 5a's 1x1, 3x3_reduce, 5x5_reduce and pool_proj: see the whole row
     assert row["Δ params"] == "+102,528"

@@ -20,6 +20,8 @@ demand.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from inception_viz import config, counter, presets
@@ -84,8 +86,9 @@ def _on_options(keys: dict[str, str]) -> None:
             return
     changes = dict(
         input_shape=(int(v["height"]), int(v["width"]), int(v["channels"])),
-        lrn=bool(v["lrn"]),
-        aux=bool(v["aux"]),
+        # a disabled box (no LRN layers / no aux heads) shows unticked: keep the spec's value
+        lrn=bool(v["lrn"]) if has_lrn(spec) else spec.lrn,
+        aux=bool(v["aux"]) if spec.aux_heads else spec.aux,
     )
     if "classes" in v and v["classes"] is not None:
         changes["classes"] = int(v["classes"])
@@ -106,6 +109,11 @@ def _on_upload(key: str) -> None:
 
 # ---------------------------------------------------------------------------------------
 # sidebar and headline
+
+
+def has_lrn(spec) -> bool:
+    """Whether the model has LRN layers the *LRN layers* option can switch."""
+    return any(isinstance(l, LRN) for l in spec.layers)
 
 
 def sidebar_ui(spec) -> str | None:
@@ -136,11 +144,16 @@ def sidebar_ui(spec) -> str | None:
     c3.number_input("Channels", 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
     if has_classes:
         sb.number_input("Classes", 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
-    has_lrn = any(isinstance(l, LRN) for l in spec.layers)
-    sb.checkbox("LRN layers", spec.lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not has_lrn,
-                help="Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)" if has_lrn else "this preset has no LRN layers")
-    sb.checkbox("Auxiliary classifiers", spec.aux, key=keys["aux"], on_change=_on_options, args=(keys,), disabled=not spec.aux_heads,
-                help="The paper's two training-only side heads on 4a and 4d" if spec.aux_heads else "this preset has no auxiliary heads")
+    # a preset without LRN layers (or aux heads) shows its box unticked and disabled: a
+    # ticked box would claim layers the model does not have
+    lrn = has_lrn(spec)
+    sb.checkbox("LRN layers", spec.lrn and lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not lrn,
+                help="Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)" if lrn
+                else f"The {spec.preset} preset has no LRN layers")
+    sb.checkbox("Auxiliary classifiers", spec.aux and bool(spec.aux_heads), key=keys["aux"], on_change=_on_options, args=(keys,),
+                disabled=not spec.aux_heads,
+                help="The paper's two training-only side heads on 4a and 4d" if spec.aux_heads
+                else f"The {spec.preset} preset has no auxiliary classifiers")
 
     focus = None
     if spec.blocks:
@@ -171,8 +184,18 @@ def headline_ui(spec, report, base) -> None:
     cols[0].metric("Parameters (weights + biases)", fmt_int(report.total_params), delta(report.total_params, base.total_params), delta_color="off")
     cols[1].metric("Multiply-adds (MACs) per image", fmt_int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
     cols[2].metric("Depth (layers with weights)", f"{report.depth} layers", delta(report.depth, base.depth), delta_color="off")
-    out_delta = None if report.output_shape == base.output_shape else f"preset: {shape_str(base.output_shape)}"
-    cols[3].metric("Output size", shape_str(report.output_shape), out_delta, delta_color="off")
+    out_delta, arrow = output_delta(report.output_shape, base.output_shape)
+    cols[3].metric("Output size", shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow)
+
+
+def output_delta(shape, preset_shape) -> tuple[str | None, str]:
+    """The output-size metric's delta text and arrow: the preset's shape, with the arrow
+    pointing the way the number of output values went (a text delta would always get
+    "up"); no arrow when the count is the same."""
+    if tuple(shape) == tuple(preset_shape):
+        return None, "off"
+    n, n0 = math.prod(shape), math.prod(preset_shape)
+    return f"preset: {shape_str(preset_shape)}", "up" if n > n0 else ("down" if n < n0 else "off")
 
 
 # ---------------------------------------------------------------------------------------

@@ -448,6 +448,45 @@ def app_compare_exact(other):
     return compare_view.blocks_compare(counter.analyze(presets.preset("googlenet")), counter.analyze(other))
 
 
+@pytest.mark.parametrize("name", ["block", "simplified"])
+def test_lrn_box_is_unticked_and_disabled_without_lrn_layers(name):
+    """`block` and `simplified` ("No LRN") used to show the LRN box ticked (greyed)."""
+    at = run_app({"preset": name})
+    box = widget(at.checkbox, "opt-lrn@")
+    assert box.value is False and box.disabled
+    assert "no LRN layers" in box.help
+    aux = widget(at.checkbox, "opt-aux@")
+    assert aux.value is False and aux.disabled
+    # another option changes nothing else: the spec keeps its own lrn value (the URL too)
+    before = at.session_state.spec
+    widget(at.number_input, "opt-height@").set_value(before.input_shape[0] + 8).run()
+    after = at.session_state.spec
+    assert after.lrn == before.lrn and after.aux == before.aux and after.input_shape[0] == before.input_shape[0] + 8
+    # googlenet has LRN: ticked and enabled
+    at.sidebar.selectbox[0].set_value("googlenet").run()
+    box = widget(at.checkbox, "opt-lrn@")
+    assert box.value is True and not box.disabled
+
+
+def metric_proto(at: AppTest, label: str):
+    return next(m.proto for m in at.metric if m.label == label)
+
+
+def test_output_size_delta_points_the_way_the_output_went():
+    """10 classes instead of 1000 used to read "↑ preset: 1x1x1000"."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    at = run_app({"preset": "googlenet", "classes": "10"})
+    m = metric_proto(at, "Output size")
+    assert m.body == "1x1x10" and m.delta == "preset: 1x1x1000"
+    assert m.direction == MetricProto.MetricDirection.DOWN
+    at = run_app({"preset": "googlenet", "classes": "2000"})
+    assert metric_proto(at, "Output size").direction == MetricProto.MetricDirection.UP
+    # same number of values, another shape: no arrow
+    assert app.output_delta((2, 1, 10), (1, 2, 10)) == ("preset: 1x2x10", "off")
+    assert app.output_delta((1, 1, 10), (1, 1, 10)) == (None, "off")
+
+
 def test_compare_never_keeps_a_stale_choice_and_fits_the_page():
     """After a switch to `naive`, Compare used to keep "preset naive": every row +0. The
     pick is kept per preset and starts from a model that is not the current one; picking

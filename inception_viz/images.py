@@ -256,6 +256,15 @@ def channel_order(act: np.ndarray, sort: str = "index") -> tuple[int, ...]:
     raise SpecError(f"unknown channel sort {sort!r}; allowed: index, mean")
 
 
+def most_active_channel(act: np.ndarray) -> int:
+    """The channel of ``act`` (… x H x W x C) with the largest mean activation, ties broken
+    by the largest maximum, then the lowest index: where an enlarged view should start
+    (channel 0 of a photo's map can be all dark)."""
+    flat = np.asarray(act).reshape(-1, act.shape[-1])
+    means, maxes = flat.mean(axis=0), flat.max(axis=0)
+    return int(np.lexsort((np.arange(len(means)), -maxes, -means))[0])
+
+
 def mosaic(
     act: np.ndarray,
     sort: str = "index",

@@ -155,9 +155,13 @@ def feature_maps_ui(spec, runner, acts) -> None:
     c1, c2 = st.columns([1, 1])
     which = c1.selectbox("Enlarge one channel of", list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
     m = mosaics[which]
-    # the key carries the map, so a channel number valid for one map never overflows another
-    channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
-                                  key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
+    # start on the most active channel (channel 0 of a photo's map can be all dark); the key
+    # carries the map (a channel number valid for one map never overflows another) and that
+    # channel (another image or other weights start again on their own most active one)
+    first = images.most_active_channel(acts[layers[which]])
+    channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, first,
+                                  key=f"pred-enlarge-ch:{group}:{which}:{first}", persist_state=PERSIST,
+                                  help="Starts on the channel with the largest mean activation"))
     values = acts[layers[which]][0][:, :, channel]
     st.image(images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax), output_format="PNG",
              caption=f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "

@@ -133,6 +133,7 @@ def sidebar_ui(spec) -> str | None:
     sb.button("Reset to the paper's GoogLeNet", on_click=_on_reset, width="stretch")
 
     sb.subheader("Input and options")
+    sb.caption("Sizes everywhere are height × width (× channels).")
     has_classes = any(isinstance(l, Dense) and l.units is None for l in spec.layers) or bool(spec.aux_heads)
     keys = {n: wkey(f"opt-{n}") for n in ("height", "width", "channels", "classes", "lrn", "aux")}
     if not has_classes:
@@ -185,7 +186,8 @@ def headline_ui(spec, report, base) -> None:
     cols[1].metric("Multiply-adds (MACs) per image", fmt_int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
     cols[2].metric("Depth (layers with weights)", f"{report.depth} layers", delta(report.depth, base.depth), delta_color="off")
     out_delta, arrow = output_delta(report.output_shape, base.output_shape)
-    cols[3].metric("Output size", shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow)
+    cols[3].metric("Output size", shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow,
+                   help="height × width × channels, as every size in the app")
 
 
 def output_delta(shape, preset_shape) -> tuple[str | None, str]:

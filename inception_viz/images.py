@@ -82,10 +82,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         raise SpecError(f"{name} is a {im.format} image; upload a JPEG, PNG, WebP, BMP or GIF image")
     w, h = im.size
     if w < 1 or h < 1:
-        raise SpecError(f"{name} has no pixels ({w}x{h})")
+        raise SpecError(f"{name} has no pixels ({h}x{w}, height × width)")
     if w * h > MAX_PIXELS:
         raise SpecError(
-            f"{name} is {w}x{h} = {w * h:,} pixels; the limit is {MAX_PIXELS:,} pixels, upload a smaller image"
+            f"{name} is {h}x{w} (height × width) = {w * h:,} pixels; the limit is {MAX_PIXELS:,} pixels, upload a smaller image"
         )
     try:
         if im.format == "GIF":

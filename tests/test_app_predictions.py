@@ -66,10 +66,14 @@ def test_section_is_off_until_switched_on_and_random_weights_say_meaningless():
     assert not at.toggle(key="pred-on").value
     # the first page already shows the sample photo (decoded with Pillow, no TensorFlow)
     first = next(iter(images.SAMPLES))
-    assert any(c.startswith(f"{first} (") and "pixels)" in c for c in image_captions(at).splitlines())
+    # one size convention (height × width, as the network and the tables): the photo's
+    # caption used to give width × height ("cat (448x298 pixels)")
+    h, w, _ = images.load_sample(first).shape
+    assert f"{first} ({h}x{w} pixels, height × width)" in image_captions(at).splitlines()
     at.toggle(key="pred-on").set_value(True).run()
     assert not at.exception, at.exception
     assert RANDOM_NOTE in [w.value for w in at.warning]
+    assert f"{first}, as the network sees it (224x224, height × width)" in image_captions(at)
     assert "pixel values scaled from 0-255 to -1..1" in captions(at)
     # default feature maps: inception_3a, one mosaic per branch + the concat, channels from Table 1
     text = image_captions(at)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from .. import graph
 from ..counter import fmt_int
+from ..graph import shape_str
 from ..spec import Dense, SpecError
 from .common import PERSIST, chart, decode_image, graphviz, get_runner, sample_image, weights_from_bytes, zoo_weights
 from .context import ViewContext
@@ -17,6 +18,8 @@ WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
+#: The one size convention of the app (the network's and every table's): height first.
+HW = "height × width"
 
 
 def _zoo_missing_ui() -> None:
@@ -148,9 +151,10 @@ def feature_maps_ui(spec, runner, acts) -> None:
         title = key if group == "stem" else (f"{group} (concat)" if key == "concat" else f"branch {key}")
         cols[i % len(cols)].image(
             m.image, output_format="PNG", width="stretch",
-            caption=f"{title}: {len(m.order)} channels of {h}x{w}; colour scale {m.vmin:.3g} (dark) … {m.vmax:.3g} (yellow)",
+            caption=f"{title}: {len(m.order)} channels of {shape_str((h, w))}; colour scale {m.vmin:.3g} (dark) … {m.vmax:.3g} (yellow)",
         )
-    st.caption("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels."
+    st.caption(f"Sizes are {HW}, as everywhere in the app. "
+               "One colour scale per mosaic (its minimum and maximum over all channels); white separates channels."
                + (" Channels sorted by mean activation, largest first." if sort == "mean" else ""))
     c1, c2 = st.columns([1, 1])
     which = c1.selectbox("Enlarge one channel of", list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
@@ -200,7 +204,7 @@ def render(ctx: ViewContext) -> None:
     name, rgb = image_ui()  # Pillow only: the sample photo shows before TensorFlow loads
     st.caption("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on.")
     if not st.toggle("Run the network on an image", key="pred-on", persist_state=PERSIST):
-        st.image(rgb, caption=f"{name} ({rgb.shape[1]}x{rgb.shape[0]} pixels)", width=320)
+        st.image(rgb, caption=f"{name} ({shape_str(rgb.shape[:2])} pixels, {HW})", width=320)
         return
     weights = weights_ui()
     if weights is None:
@@ -221,7 +225,7 @@ def render(ctx: ViewContext) -> None:
         transfer_ui(spec, runner)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
     c1, c2 = st.columns([1, 2])
-    c1.image(shown, caption=f"{name}, as the network sees it ({h}x{w})", width="stretch")
+    c1.image(shown, caption=f"{name}, as the network sees it ({shape_str((h, w))}, {HW})", width="stretch")
     preds = None
     if has_head:
         k = c2.slider("Top k", 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)

@@ -384,7 +384,8 @@ def test_compare_tab_shows_the_other_models_totals():
 def test_block_table_and_its_edited_cells():
     g = presets.preset("googlenet")
     table = blocks_view.block_table(g.with_block("inception_3b", **{"5x5": 1}), counter.analyze(g.with_block("inception_3b", **{"5x5": 1})))
-    assert table.loc["inception_3b", "vs preset"] == "5x5: 96→1"
+    assert table.loc["inception_3b", "vs preset"] == "✎ 5x5: 96→1"
+    assert list(table.columns)[0] == "vs preset"  # first: never cut off at the right edge
     assert table.loc["inception_3a", "vs preset"] == "="
     assert table.loc["inception_3a", "params"] == "163,696"
     # the highlight table: only edited blocks, only the changed cells styled
@@ -393,6 +394,28 @@ def test_block_table_and_its_edited_cells():
     assert list(styler.data.index) == ["inception_3b"]
     html = styler.to_html()
     assert html.count(blocks_view.EDITED_CELL.split(";")[0]) == 1
+
+
+def test_the_editor_itself_marks_the_edits():
+    """The README promises the edits are visible; the editor used to show nothing (the
+    orange cells were in a second table, its "vs preset" column cut off)."""
+    import json
+
+    spec = presets.preset("googlenet").with_block("inception_3b", **{"5x5": 1}).with_block("inception_4c", **{"5x5": 70})
+    at = run_app(config.spec_to_query(spec), view="blocks")
+    assert not at.exception
+    editor = next(d for d in at.dataframe if d.proto.editing_mode)
+    columns = json.loads(editor.proto.columns)
+    assert columns["5x5"]["label"] == "5x5 ✎"
+    assert columns["5x5"]["help"] == "✎ edited against the googlenet preset in: inception_3b (96→1), inception_4c (64→70)"
+    assert columns["3x3"]["label"] == "3x3" and "help" not in columns["3x3"]
+    assert columns["vs preset"]["pinned"] is True
+    df = editor.value
+    assert list(df.columns)[0] == "vs preset"
+    assert df.loc["inception_3b", "vs preset"] == "✎ 5x5: 96→1" and df.loc["inception_3a", "vs preset"] == "="
+    plain = run_app(view="blocks")
+    labels = json.loads(next(d for d in plain.dataframe if d.proto.editing_mode).proto.columns)
+    assert not any("✎" in c.get("label", "") for c in labels.values())
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
@@ -410,7 +433,7 @@ def test_block_table_edits_widths_and_forms():
     assert total(at) == "7,154,328"  # the same edit as the number input above
     # the table was redrawn from the new spec (a new key, the new value, the diff column)
     assert at.data_editor[0].value.loc["inception_3a", "3x3"] == 256
-    assert at.data_editor[0].value.loc["inception_3a", "vs preset"] == "3x3: 128→256"
+    assert at.data_editor[0].value.loc["inception_3a", "vs preset"] == "✎ 3x3: 128→256"
     edit_table(at, {3: {"naive": True}})  # row 3 = inception_4b to Figure 2(a)
     spec = presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256}).with_block(
         "inception_4b", **{"3x3_reduce": 0, "5x5_reduce": 0, "pool_proj": 0}

@@ -224,5 +224,30 @@ def compare(report: Report | None = None) -> list[Comparison]:
     return out
 
 
+def fmt_delta(d: float | None) -> str:
+    """A relative difference as a class reads it: ``+7.5%``; one that rounds to zero is
+    ``0.0%`` (never ``-0.0%``), and a nonzero one that rounds to zero says ``<0.1%``
+    with its sign instead of looking like none."""
+    if d is None:
+        return ""
+    if round(d * 100, 1) == 0:
+        return "0.0%" if d == 0 else ("+<0.1%" if d > 0 else "−<0.1%")
+    return f"{d:+.1%}".replace("-", "−")
+
+
+def fmt_pair(ours: float | None, paper: float | None, max_decimals: int = 3) -> tuple[str, str]:
+    """``(ours, paper)`` with one decimal, or as many more (up to ``max_decimals``) as
+    it takes for a difference to show: 1.024M beside the paper's 1M reads ``1.02`` vs
+    ``1.00``, not ``1.0`` vs ``1.0`` next to ``+2.4%``."""
+    def f(v, d):
+        return "" if v is None else f"{v:,.{d}f}"
+
+    d = 1
+    if ours is not None and paper is not None and ours != paper:
+        while d < max_decimals and f(ours, d) == f(paper, d):
+            d += 1
+    return f(ours, d), f(paper, d)
+
+
 def width_header() -> tuple[str, ...]:
     return WIDTH_KEYS

@@ -124,6 +124,14 @@ def test_paper_table_at_another_input_size_keeps_the_errata_explained():
     assert statuses == {"paper error", "input size", "agrees"}
 
 
+def test_paper_table_deltas_are_never_minus_zero_and_visible():
+    at = run_app(view="paper")
+    df = at.dataframe[0].value.set_index("layer")
+    assert df.loc["inception (4e)", "Δ ops"] == "−<0.1%"  # 169,996,288 vs 170M; was "−0.0%"
+    assert (df.loc["linear", "ops M (here)"], df.loc["linear", "ops M (paper)"]) == ("1.02", "1.00")  # was 1.0 vs 1.0
+    assert not any(v.startswith(("-0.0", "−0.0")) for v in df["Δ ops"].tolist() + df["Δ params"].tolist())
+
+
 def code_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if "Plain Keras 3" in c.value)
 

@@ -179,3 +179,19 @@ def test_transcription_hard_coded_spot_checks():
     assert by["inception_4e"].output == (14, 14, 832)
     assert by["pool5"].patch == "7x7/1"
     assert paper.width_header() == ("1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj")
+
+
+def test_deltas_and_values_show_a_difference_when_there_is_one():
+    """The app read "−0.0%" for 4e's ops and "1.0 vs 1.0" beside "+2.4%" for the linear
+    layer's ops (1024*1000 MACs = 1.024M against the paper's 1M)."""
+    by = {c.name: c for c in compare()}
+    # 4e: 169,996,288 MACs against the paper's 170M: -0.0022 %
+    assert by["inception_4e"].macs == 169_996_288
+    assert paper.fmt_delta(by["inception_4e"].ops_delta) == "−<0.1%"
+    assert paper.fmt_delta(0.0) == "0.0%" and paper.fmt_delta(0.0004) == "+<0.1%"
+    assert paper.fmt_delta(0.075) == "+7.5%" and paper.fmt_delta(-0.05) == "−5.0%"
+    assert by["linear"].macs == 1024 * 1000
+    assert paper.fmt_pair(by["linear"].ops_m, by["linear"].paper.ops_m) == ("1.02", "1.00")
+    assert paper.fmt_pair(by["inception_4e"].ops_m, 170) == ("169.996", "170.000")
+    assert paper.fmt_pair(112.0, 112.0) == ("112.0", "112.0")
+    assert paper.fmt_pair(None, 2.7) == ("", "2.7")

@@ -18,20 +18,38 @@ def render(ctx: ViewContext) -> None:
     views = ["Overview"] + ([f"Block detail: {focus}"] if focus else [])
     view = c1.radio("View", views, horizontal=True, key="graph-view", persist_state=PERSIST)
     rankdir = c2.radio("Layout", ["top to bottom", "left to right"], horizontal=True, key="graph-layout", persist_state=PERSIST)
-    wrap = c3.slider("Overview: nodes per row", 2, 8, 4, key="graph-wrap", help="Fewer nodes per row = larger text", persist_state=PERSIST)
     rankdir = "TB" if rankdir == "top to bottom" else "LR"
+    wrap = wrap_ui(c3, rankdir)
     edited = set(ctx.edited)
     if view == "Overview":
         source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), f"{spec.name}_overview"
     else:
         source, stem = graph.block_dot(ctx.report, focus, rankdir), f"{spec.name}_{focus}"
-    graphviz(source)
+    # left to right the overview is wider than tall: shrunk to the page its text would be
+    # smaller than top to bottom, so it keeps its own size and scrolls sideways
+    graphviz(source, natural=rankdir == "LR")
     legend = " ".join(
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.BRANCH_LABELS[k]}</span>'
         for k in BRANCH_KEYS
     )
     st.markdown(legend + (" ✎ = edited against the preset" if edited else ""), unsafe_allow_html=True)
     downloads_ui(source, stem)
+
+
+#: What the overview's wrap setting means in each layout: (label, default, help). Top to
+#: bottom it wraps rows (fewer nodes per row: a narrower graph, larger text); left to
+#: right the same rows are columns, and more nodes per column make the graph narrower.
+WRAP = {
+    "TB": ("Overview: nodes per row", 4, "Fewer nodes per row = a narrower graph = larger text"),
+    "LR": ("Overview: nodes per column", 8, "More nodes per column = fewer columns = larger text"),
+}
+
+
+def wrap_ui(col, rankdir: str) -> int:
+    """The overview's wrap slider, named for the layout (one key per layout, so each keeps
+    its own value)."""
+    label, default, help_text = WRAP[rankdir]
+    return col.slider(label, 2, 8, default, key=f"graph-wrap-{rankdir}", help=help_text, persist_state=PERSIST)
 
 
 def downloads_ui(source: str, stem: str) -> None:

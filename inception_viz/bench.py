@@ -10,6 +10,9 @@ installed, ...) is ``null``, with the reason under ``notes``; a number is never 
 
 TensorFlow, Keras and onnxruntime are imported inside the command only, so registering the
 subcommand costs nothing to ``table`` and ``paper``.
+
+``bench --browser`` measures the page in a real browser instead (``bench_browser.py``); it
+shares this module's machine description and text report.
 """
 
 from __future__ import annotations
@@ -609,6 +612,8 @@ def _fmt_value(v) -> str:
         return f"{v:,}"
     if isinstance(v, list):
         return ", ".join(_fmt_value(x) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt_value(x)}" for k, x in v.items())
     return str(v)
 
 
@@ -623,9 +628,19 @@ def _bytes_line(a: dict) -> list[str]:
     ]
 
 
+def _title(m: dict) -> str:
+    quick = " (--quick)" if m.get("quick") else ""
+    if "apps" in m:  # bench --browser
+        return f"Inception Explorer browser benchmark, {m['date']}{quick}: {m['apps']}; ratios, lower is better"
+    return (f"Inception Explorer benchmark, {m['date']}{quick}: "
+            f"{m['preset']} {m['input']}, batch {m['batch']}; ratios, lower is better")
+
+
 def bench_text(doc: dict) -> str:
+    """The text report of a ``run_bench`` or ``run_browser_bench`` document: its keys in
+    the order of ``doc["goals"]``."""
     rows = []
-    for key in KEYS:
+    for key in doc["goals"]:
         v = doc[key]
         goal = doc["goals"][key]
         ok = "n/a" if v is None else ("yes" if v <= goal else "NO")
@@ -638,8 +653,7 @@ def bench_text(doc: dict) -> str:
 
     m = doc["machine"]
     out = [
-        f"Inception Explorer benchmark, {m['date']}{' (--quick)' if m['quick'] else ''}: "
-        f"{m['preset']} {m['input']}, batch {m['batch']}; ratios, lower is better",
+        _title(m),
         fmt(head),
         "-+-".join("-" * w for w in widths),
         *(fmt(r) for r in rows),
@@ -657,7 +671,13 @@ def bench_text(doc: dict) -> str:
 
 
 def cmd_bench(args) -> int:
-    doc = run_bench(quick=args.quick, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    if args.browser:
+        from .bench_browser import run_browser_bench
+
+        doc = run_browser_bench(quick=args.quick, progress=say)
+    else:
+        doc = run_bench(quick=args.quick, progress=say)
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
@@ -674,5 +694,8 @@ def register(subparsers) -> None:
         "prints each ratio with its goal (lower is better).",
     )
     p.add_argument("--quick", action="store_true", help="fewer repeats (under ~45 s)")
+    p.add_argument("--browser", action="store_true",
+                   help="instead: time the page in headless Chromium against a one-box Streamlit floor app "
+                        "(needs /usr/bin/chromium and playwright)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)

@@ -36,7 +36,7 @@ from .counter import Report, analyze  # noqa: E402
 from .images import Mosaic, encode_png, mosaic  # noqa: E402
 from .keras_model import build_keras, device_scope  # noqa: E402
 from .spec import LRN, Conv, Dense, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
-from .weights import TransferReport, Weights, apply_weights, prediction_note, random_weights  # noqa: E402
+from .weights import TransferReport, Weights, apply_weights, model_with_weights, prediction_note, random_weights  # noqa: E402
 
 # Importing TensorFlow and Keras leaves ~360,000 long-lived objects on the heap; move them
 # out of the collector's way once, so the gc.collect() that releases an evicted model after
@@ -223,9 +223,13 @@ class Runner:
         self.weights = weights or random_weights()
         self.device = device
         self.report: Report = analyze(spec)
-        self.model = build_keras(spec, device=device, seed=self.weights.seed if seed is None else seed)
+        self.transfer: TransferReport
+        if seed is None:  # the model every export saves: one function builds both
+            self.model, self.transfer = model_with_weights(spec, self.weights, device)
+        else:
+            self.model = build_keras(spec, device=device, seed=seed)
+            self.transfer = apply_weights(self.model, self.weights)
         self.model._inception_viz_spec = spec
-        self.transfer: TransferReport = apply_weights(self.model, self.weights)
         self.labels = load_labels(spec.classes)
         self.taps = activation_taps(spec)
         self._has_head = any(isinstance(l, (Dense, Softmax)) for l in spec.active_layers)

@@ -577,6 +577,15 @@ def apply_weights(model, weights: Weights) -> TransferReport:
     return transfer(weights.by_layer, model, weights.source)
 
 
+def model_with_weights(spec: ModelSpec, weights: Weights, device: str | None = None):
+    """``(model, TransferReport)``: ``spec`` built with ``weights.seed``, then ``weights``
+    transferred onto it; the model ``predict`` runs and every model export saves."""
+    from .keras_model import build_keras
+
+    model = build_keras(spec, device=device, seed=weights.seed)
+    return model, apply_weights(model, weights)
+
+
 def prediction_note(weights: Weights, report: TransferReport | None) -> str | None:
     """What to say above any prediction: random weights are meaningless, partly transferred
     weights are not the trained network's; ``None`` when the whole network is trained."""

@@ -271,3 +271,106 @@ def test_the_four_figures_are_built_with_their_layout_not_relaid_out(monkeypatch
         fig = make(report)
         assert fig.layout.height and fig.layout.title.text, make.__name__
     assert not calls, calls
+
+
+# ---------------------------------------------------------------------------------------
+# bench --browser: the explorer against the floor app in headless Chromium
+
+BROWSER_KEYS = {
+    "browser_edit_over_floor": 2.0,
+    "browser_page_ready_over_floor": 1.3,
+    "browser_tab_switch_over_floor": 4.0,
+}
+# each browser ratio and the raw medians (ms) it is the quotient of
+BROWSER_PARTS = {
+    "browser_edit_over_floor": ("app_edit_ms", "floor_edit_ms"),
+    "browser_page_ready_over_floor": ("app_page_ready_ms", "floor_page_ready_ms"),
+    "browser_tab_switch_over_floor": ("app_tab_switch_ms", "floor_edit_ms"),
+}
+
+
+def test_browser_keys_and_goals_are_the_issues():
+    from inception_viz import bench_browser
+
+    assert {k: g for k, (g, _) in bench_browser.GOALS.items()} == BROWSER_KEYS
+
+
+def test_view_content_table_names_every_tab_of_the_app():
+    """The tab-switch timing clicks every tab of app.py's default page: a view added or
+    renamed without its main-content selector would drop out of the median unnoticed."""
+    from streamlit.testing.v1 import AppTest
+
+    from inception_viz.bench_browser import VIEW_CONTENT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert [t.label for t in at.tabs] == list(VIEW_CONTENT)
+
+
+def test_browser_bench_without_chromium_is_null_with_the_reason(monkeypatch):
+    from inception_viz import bench_browser
+
+    monkeypatch.setattr(bench_browser, "chromium_missing", lambda: "/usr/bin/chromium is missing (apt-get install chromium)")
+    doc = bench_browser.run_browser_bench(quick=True)
+    assert all(doc[k] is None for k in BROWSER_KEYS)
+    assert doc["notes"] == {k: "/usr/bin/chromium is missing (apt-get install chromium)" for k in BROWSER_KEYS}
+    text = bench.bench_text(doc)
+    assert text.startswith("Inception Explorer browser benchmark, ")
+    row = next(line for line in text.splitlines() if line.startswith("browser_edit_over_floor"))
+    assert [c.strip() for c in row.split("|")][1:] == ["null", "<= 2", "n/a"]
+
+
+def test_browser_text_table():
+    doc = {"browser_edit_over_floor": 2.5, "browser_page_ready_over_floor": 1.2, "browser_tab_switch_over_floor": None,
+           "goals": dict(BROWSER_KEYS), "notes": {"browser_tab_switch_over_floor": "RuntimeError: no Graph tab"},
+           "absolute": {"app_edit_ms": 250.0, "tab_switch_ms": {"Blocks": 120, "Paper Table 1": 1300}},
+           "machine": {"date": "2026-01-01 00:00 UTC", "quick": True, "cpu": "a CPU", "apps": "app.py vs the floor"}}
+    lines = bench.bench_text(doc).splitlines()
+    assert lines[0] == ("Inception Explorer browser benchmark, 2026-01-01 00:00 UTC (--quick): app.py vs the floor; "
+                        "ratios, lower is better")
+    rows = {line.split("|")[0].strip(): [c.strip() for c in line.split("|")[1:]] for line in lines[3:6]}
+    assert rows == {"browser_edit_over_floor": ["2.5", "<= 2", "NO"],
+                    "browser_page_ready_over_floor": ["1.2", "<= 1.3", "yes"],
+                    "browser_tab_switch_over_floor": ["null", "<= 4", "n/a"]}
+    assert "  tab_switch_ms: Blocks 120, Paper Table 1 1,300" in lines
+    assert "  cpu: a CPU" in lines
+
+
+def test_cli_parses_bench_browser_without_importing_playwright():
+    code = (
+        "import sys; from inception_viz.cli import build_parser; "
+        "a = build_parser().parse_args(['bench', '--browser', '--quick']); "
+        "assert a.browser and a.quick; "
+        "bad = [m for m in ('playwright', 'tensorflow') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)")
+def test_browser_bench_runs_and_reports_every_key():
+    """One reduced run (2 page loads, 2 edits, 1 round of tabs) as the CLI prints it; the
+    numbers themselves are the bench's to report, not asserted."""
+    from inception_viz.bench_browser import VIEW_CONTENT
+
+    res = subprocess.run(
+        [sys.executable, "-m", "inception_viz", "bench", "--browser", "--quick", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads(res.stdout)
+    missing = {k: doc["notes"].get(k, "no note") for k in BROWSER_KEYS if doc.get(k) is None}
+    assert not missing, f"keys printed as null: {missing}"
+    assert doc["goals"] == BROWSER_KEYS
+    a = doc["absolute"]
+    for key, (num, den) in BROWSER_PARTS.items():
+        assert _number(doc[key]) and doc[key] > 0, (key, doc[key])
+        assert _number(a[num]) and a[num] > 0 and _number(a[den]) and a[den] > 0, (key, a)
+        assert doc[key] == pytest.approx(a[num] / a[den], rel=1e-2), key  # the ms are rounded in the JSON
+    assert len(a["app_edit_each_ms"]) == len(a["floor_edit_each_ms"]) == 2
+    assert len(set(a["edit_widths"])) == 2  # a different width for each edit
+    assert set(a["tab_switch_ms"]) == set(VIEW_CONTENT)
+    m = doc["machine"]
+    assert m["cpu"] and m["quick"] is True and m["chromium"] and m["streamlit"]

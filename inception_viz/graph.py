@@ -12,7 +12,7 @@ blocks and the head on their own row. The four branches keep the colours of
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import graphviz
 
@@ -101,11 +101,26 @@ WEIGHT_STATUS_STYLE = {
 }
 
 
-def _status_text(status: str | None) -> str:
+#: The words for the same statuses when the loaded weights are not trained (a ``.keras``
+#: saved from random weights): nothing about them is "pretrained".
+UNTRAINED_STATUS_TEXT = {"pretrained": "loaded", "partly pretrained": "partly loaded", "fresh": "fresh init"}
+
+
+def status_text(status: str, trained: bool = True) -> str:
+    """The words a label or legend uses for a weight status (see :data:`WEIGHT_STATUS_STYLE`)."""
+    return WEIGHT_STATUS_STYLE[status][0] if trained else UNTRAINED_STATUS_TEXT[status]
+
+
+def _status_text(status: str | None, trained: bool = True) -> str:
     if status not in WEIGHT_STATUS_STYLE:
         return ""
-    text, color, _ = WEIGHT_STATUS_STYLE[status]
-    return f'<FONT COLOR="{color}"><B>{_e(text)}</B></FONT>'
+    _, color, _ = WEIGHT_STATUS_STYLE[status]
+    return f'<FONT COLOR="{color}"><B>{_e(status_text(status, trained))}</B></FONT>'
+
+
+def _detail(row: Row) -> str:
+    """A row's detail as a label shows it: one arrow, "→", in every label."""
+    return row.detail.replace(" -> ", " → ")
 
 
 def field_text(field) -> str:
@@ -113,7 +128,7 @@ def field_text(field) -> str:
     return f"field {field.label} px"
 
 
-def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
+def _block_label(row: Row, highlight: bool, status: str | None = None, trained: bool = True) -> str:
     """An HTML table: the block name, its output, parameters and receptive field, and a
     colour strip with the channels each branch contributes (and, with weights loaded,
     whether they are pretrained)."""
@@ -129,20 +144,31 @@ def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(fmt_k(row.params))} params</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field))}</TD></TR>'
-        + (f'<TR><TD COLSPAN="4">{_status_text(status)}</TD></TR>' if _status_text(status) else "")
+        + (f'<TR><TD COLSPAN="4">{_status_text(status, trained)}</TD></TR>' if _status_text(status) else "")
         + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
     )
 
 
-def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None = None) -> str:
-    lines = [f"<B>{_e(title)}</B>"]
+def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None = None, trained: bool = True) -> str:
+    """A stem or head: one line per layer (name, detail, output, params) and, with weights
+    loaded, the layer's weight status in a column of its own (a status appended to the
+    line drifted away from it in the browser: "· … pretrained")."""
+    marks = {r.name: _status_text((status or {}).get(r.name), trained) for r in rows}
+    cols = 2 if any(marks.values()) else 1
+    lines = [(f"<B>{_e(title)}</B>", None)]
     for r in rows:
         extra = f" · {_e(fmt_k(r.params))}" if r.params else ""
-        detail = f" {_e(r.detail)}" if r.detail and r.kind != "dropout" else ""
-        mark = _status_text((status or {}).get(r.name))
-        lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}' + (f" · {mark}" if mark else ""))
-    body = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
+        detail = f" {_e(_detail(r))}" if r.detail and r.kind != "dropout" else ""
+        lines.append((f"{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}", marks[r.name]))
+    def tr(line: str, mark: str | None) -> str:
+        if cols == 1:
+            return f'<TR><TD ALIGN="LEFT">{line}</TD></TR>'
+        if mark is None:  # the title spans both columns
+            return f'<TR><TD ALIGN="LEFT" COLSPAN="2">{line}</TD></TR>'
+        return f'<TR><TD ALIGN="LEFT">{line}</TD><TD ALIGN="LEFT">{mark}</TD></TR>'
+
+    body = "".join(tr(line, mark) for line, mark in lines)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
 
 
@@ -176,6 +202,7 @@ def overview_dot(
     edited: set[str] | frozenset = frozenset(),
     wrap: int = 4,
     status: Mapping[str, str] | None = None,
+    trained: bool = True,
 ) -> str:
     """The whole network: input → stem → blocks → head, wrapped like text so it fits a
     projector: the stem, each stage of blocks (with the pool after it) and the head each
@@ -187,7 +214,8 @@ def overview_dot(
     names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
     to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
     ``weights.TransferReport.layer_status``): those layers say so and get a border of
-    :data:`WEIGHT_STATUS_STYLE`."""
+    :data:`WEIGHT_STATUS_STYLE`, in the words of :func:`status_text` (``trained=False``:
+    "loaded", never "pretrained")."""
     spec = report.spec
     g = _graph("overview", rankdir)
     g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE, newrank="true")
@@ -196,7 +224,7 @@ def overview_dot(
     rows: list[list[tuple[str, str, dict, tuple]]] = []
     for seg_i, (kind, seg) in enumerate(_segments(report)):
         if kind in ("stem", "head"):
-            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg, status), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
+            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg, status, trained), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
             continue
         row = []
         for r in seg:
@@ -207,9 +235,9 @@ def overview_dot(
                 if st in WEIGHT_STATUS_STYLE:
                     _, color, style = WEIGHT_STATUS_STYLE[st]
                     attrs.update(color=color, style=style, penwidth="3")
-                row.append((_node_id(r.name), _block_label(r, mark, st), attrs, r.output_shape))
+                row.append((_node_id(r.name), _block_label(r, mark, st, trained), attrs, r.output_shape))
             else:
-                detail = f" {r.detail}" if r.detail else ""
+                detail = f" {_detail(r)}" if r.detail else ""
                 attrs = {"shape": "box", "style": "filled", "fillcolor": "#EDEDED", "fontsize": EDGE_FONT_SIZE}
                 label = f"{r.name}{detail}\n→ {shape_str(r.output_shape)}"
                 row.append((_node_id(r.name), _plain(label), attrs, r.output_shape))
@@ -243,10 +271,11 @@ def overview_dot(
     return g.source
 
 
-def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
+def block_dot(report: Report, name: str, rankdir: str = "TB", edited: Collection[str] = ()) -> str:
     """One Inception block: its input, the four branches in their colours (each with its
     parameters and receptive field; each conv with its kernel and filters; each edge with
-    the tensor shape it carries), the concat."""
+    the tensor shape it carries), the concat. ``edited`` names the widths (``3x3``,
+    ``pool_proj``, …) that differ from the preset: their convs are marked ✎."""
     row = report.row(name)
     if row.kind != "inception":
         raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
@@ -277,7 +306,8 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
             if part.kind == "conv":
                 kernel = part.detail.split("/")[0]
                 what = "reduce" if part.name.endswith("_reduce") else ("proj" if part.name.endswith("_proj") else "conv")
-                label = f"{kernel} {what}, {part.output_shape[2]} filters\n{part.name}\n{fmt_int(part.params)} params"
+                mark = " ✎" if part.name.removeprefix(f"{name}_") in edited else ""
+                label = f"{kernel} {what}, {part.output_shape[2]} filters{mark}\n{part.name}\n{fmt_int(part.params)} params"
             else:
                 label = f"3x3/1 max pool\n{part.name}"
             g.node(nid, _plain(label), fillcolor=fill, color=color)

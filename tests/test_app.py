@@ -132,6 +132,24 @@ def test_paper_table_deltas_are_never_minus_zero_and_visible():
     assert not any(v.startswith(("-0.0", "−0.0")) for v in df["Δ ops"].tolist() + df["Δ params"].tolist())
 
 
+def test_graph_legend_explains_the_edit_mark_only_when_drawn():
+    """The block detail's legend explained ✎ although no ✎ was drawn."""
+    spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200})
+    at = run_app(config.spec_to_query(spec), view="graph")
+    legend = lambda: " ".join(m.value for m in at.markdown)  # noqa: E731
+    dot = lambda: at.get("graphviz_chart")[-1].proto.spec  # noqa: E731
+    assert "✎" in dot() and "✎ = edited" in legend()  # the overview marks 4c
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()  # 3a is not edited
+    assert "✎" not in dot() and "✎ = edited" not in legend()
+    spec = spec.with_block("inception_3a", **{"5x5": 40})
+    at = run_app(config.spec_to_query(spec), view="graph")
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()
+    assert "5x5 conv, 40 filters ✎" in dot() and "✎ = edited" in legend()
+    # left to right the slider counts columns
+    at.radio(key="graph-layout").set_value("left to right").run()
+    assert any(s.label == "Overview: nodes per column" for s in at.slider)
+
+
 def code_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if "Plain Keras 3" in c.value)
 

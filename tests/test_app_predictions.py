@@ -205,3 +205,28 @@ def test_switching_maps_and_classes_never_leaves_a_stale_widget_value():
     assert at.slider(key="pred-k:10").max == 10
     chart = [c for c in at.get("plotly_chart") if c.key == "chart-predictions"]
     assert len(chart) == 1 and "Top 5 of 10 classes" in chart[0].proto.spec
+
+
+def test_a_keras_file_of_random_weights_is_loaded_not_pretrained():
+    """A .keras saved from random weights used to be called "pretrained"; its metadata
+    says it is untrained, so every view says "loaded"."""
+    from inception_viz import keras_model
+    from inception_viz.views import instantiate as instantiate_view
+
+    g = preset("googlenet")
+    data = instantiate_view.keras_bytes(keras_model.build_keras(g, seed=0), g)
+    edited = g.with_block("inception_4c", **{"3x3": 200})
+    at = start(spec=edited, gen=1, error=None)
+    at.radio(key="pred-source").set_value("A weights file").run()
+    at.file_uploader(key="pred-weights-file").upload("googlenet.keras", data, "application/octet-stream").run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert RANDOM_NOTE in warnings  # untrained: predictions are meaningless
+    assert "keeps its loaded weights" in warnings and "pretrained" not in warnings
+    df = at.dataframe[-1].value
+    status = dict(zip(df["layer"], df["weights"]))
+    assert status["inception_4c"] == "partly loaded" and status["conv1"] == "loaded"
+    assert not any("pretrained" in str(v) for v in df.to_numpy().ravel())
+    dot = at.get("graphviz_chart")[-1].proto.spec
+    assert "pretrained" not in dot and ">loaded<" in dot
+    assert not any("pretrained" in m.value for m in at.markdown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import graph
+from ..edits import edited_widths
 from ..render import INSTALL_HINT, dot_available
 from ..graph import BRANCH_COLORS
 from ..spec import BRANCH_KEYS
@@ -24,7 +25,7 @@ def render(ctx: ViewContext) -> None:
     if view == "Overview":
         source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), f"{spec.name}_overview"
     else:
-        source, stem = graph.block_dot(ctx.report, focus, rankdir), f"{spec.name}_{focus}"
+        source, stem = graph.block_dot(ctx.report, focus, rankdir, edited_widths(spec).get(focus, {})), f"{spec.name}_{focus}"
     # left to right the overview is wider than tall: shrunk to the page its text would be
     # smaller than top to bottom, so it keeps its own size and scrolls sideways
     graphviz(source, natural=rankdir == "LR")
@@ -32,7 +33,8 @@ def render(ctx: ViewContext) -> None:
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.BRANCH_LABELS[k]}</span>'
         for k in BRANCH_KEYS
     )
-    st.markdown(legend + (" ✎ = edited against the preset" if edited else ""), unsafe_allow_html=True)
+    # explain ✎ exactly when the graph on screen draws one
+    st.markdown(legend + (" ✎ = edited against the preset" if "✎" in source else ""), unsafe_allow_html=True)
     downloads_ui(source, stem)
 
 

@@ -107,31 +107,35 @@ def image_ui():
     return up.name, rgb
 
 
-def transfer_ui(spec, runner) -> None:
-    """Which layers carry the loaded weights after the lecturer's edits."""
+def transfer_ui(spec, runner, trained: bool) -> None:
+    """Which layers carry the loaded weights after the lecturer's edits. Untrained weights
+    (a ``.keras`` saved from random weights: its metadata says so) are "loaded", never
+    "pretrained"."""
     t = runner.transfer
     n_all = len(t.pretrained) + len(t.fresh)
+    kept = "pretrained" if trained else "loaded"
     if not t.fresh:
         st.caption(f"All {n_all} layers with weights carry the loaded weights.")
         return
     st.warning(f"{len(t.fresh)} of {n_all} layers with weights no longer fit the loaded weights after your edits and "
-               "were freshly initialised; every other layer keeps its pretrained weights.")
+               f"were freshly initialised; every other layer keeps its {kept} weights.")
+    words = {s: graph.status_text(s, trained) for s in graph.WEIGHT_STATUS_STYLE}
     status = t.layer_status(spec)
-    rows = [{"layer": name, "weights": s} for name, s in status.items() if s != "no weights"]
-    with st.expander("Which layers are pretrained", expanded=True):
-        graphviz(graph.overview_dot(runner.report, status=status))
+    rows = [{"layer": name, "weights": words.get(s, s)} for name, s in status.items() if s != "no weights"]
+    with st.expander(f"Which layers are {kept}", expanded=True):
+        graphviz(graph.overview_dot(runner.report, status=status, trained=trained))
         st.markdown(
             " ".join(
                 f'<span style="border:3px {"solid" if "dashed" not in style else "dashed"} {color};padding:2px 8px;'
-                f'border-radius:4px;margin-right:6px">{text}</span>'
-                for text, color, style in graph.WEIGHT_STATUS_STYLE.values()
+                f'border-radius:4px;margin-right:6px">{words[s]}</span>'
+                for s, (_, color, style) in graph.WEIGHT_STATUS_STYLE.items()
             ),
             unsafe_allow_html=True,
         )
         branches = runner.transfer.branch_status(spec)
         for r in rows:
             if r["layer"] in branches:
-                r.update({f"branch {k}": v for k, v in branches[r["layer"]].items()})
+                r.update({f"branch {k}": words.get(v, v) for k, v in branches[r["layer"]].items()})
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
@@ -222,7 +226,7 @@ def render(ctx: ViewContext) -> None:
         st.warning(runner.note)
     st.caption(f"Weights: {weights.label}. Preprocessing: {runner.preprocessing.description}")
     if weights.by_layer is not None:
-        transfer_ui(spec, runner)
+        transfer_ui(spec, runner, weights.trained)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
     c1, c2 = st.columns([1, 2])
     c1.image(shown, caption=f"{name}, as the network sees it ({shape_str((h, w))}, {HW})", width="stretch")

@@ -26,6 +26,7 @@ import streamlit as st
 
 from inception_viz import config, counter, presets
 from inception_viz.counter import fmt_int
+from inception_viz.edits import edited_blocks
 from inception_viz.graph import shape_str
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
@@ -104,7 +105,11 @@ def _on_upload(key: str) -> None:
     except SpecError as exc:
         st.session_state.error = f"{upload.name}: {exc}"
         return
-    accept(spec)
+    if accept(spec):
+        report = counter.analyze(spec)
+        n = len(edited_blocks(spec))
+        edits = f" with {n} edited block{'s' if n != 1 else ''}" if n else ""
+        st.session_state.notice = f"Loaded {upload.name}: the {spec.preset} preset{edits}, {fmt_int(report.total_params)} parameters."
 
 
 # ---------------------------------------------------------------------------------------
@@ -163,7 +168,7 @@ def sidebar_ui(spec) -> str | None:
 
     sb.subheader("Share")
     sb.caption("The address bar holds the whole model: copy it to share this exact configuration.")
-    sb.download_button("Download config JSON", config.dumps_config(spec), file_name=f"{spec.name}.json",
+    sb.download_button("Download config JSON", config.dumps_config(spec), file_name=f"{config.file_stem(spec)}.json",
                        mime="application/json", width="stretch")
     up = wkey("upload")
     sb.file_uploader("Load a config JSON", type=["json"], key=up, on_change=_on_upload, args=(up,),
@@ -177,6 +182,9 @@ def headline_ui(spec, report, base) -> None:
         st.caption(spec.description)
     if st.session_state.error:
         st.error(st.session_state.error)
+    notice = st.session_state.pop("notice", None)  # once, on the run after the upload
+    if notice:
+        st.success(notice)
 
     def delta(a: int, b: int) -> str | None:
         return None if a == b else f"{a - b:+,} vs preset"

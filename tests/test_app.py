@@ -483,6 +483,10 @@ def test_config_upload_loads_and_bad_upload_keeps_the_model():
     at.sidebar.file_uploader[0].upload("lecture.json", good, "application/json").run()
     assert not at.exception and not errors(at)
     assert total(at) == counter.fmt_int(counter.analyze(spec).total_params)
+    # a confirmation naming the file (there was none)
+    assert [s.value for s in at.success] == [f"Loaded lecture.json: the googlenet preset with 1 edited block, {total(at)} parameters."]
+    at.run()
+    assert not at.success  # once
     at.sidebar.file_uploader[0].upload("broken.json", b'{"preset": "googlenet", "blocks": {"inception_9z": {}}}', "application/json").run()
     msg = errors(at)
     assert len(msg) == 1 and msg[0].startswith("broken.json: blocks: no block") and "inception_5b" in msg[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import codegen
+from .. import codegen, config
 from ..counter import fmt_int
 from .context import ViewContext
 
@@ -30,5 +30,5 @@ def render(ctx: ViewContext) -> None:
     spec = ctx.spec
     code = codegen.keras_code(spec)
     st.caption(caption(ctx))
-    st.download_button("Download as .py", code, file_name=f"{spec.name}.py", mime="text/x-python")
+    st.download_button("Download as .py", code, file_name=f"{config.file_stem(spec)}.py", mime="text/x-python")
     st.code(code, language="python")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import counter, figures, presets
+from .. import config, counter, figures, presets
 from ..counter import fmt_int
 from ..graph import shape_str
 from ..presets import PRESET_NAMES
@@ -132,7 +132,7 @@ def render(ctx: ViewContext) -> None:
            for c in ("MACs M (current)", "MACs M (other)")},
     })
     st.download_button("Download the comparison (CSV, exact numbers)", exact.to_csv(index=False),
-                       file_name=f"compare-{ctx.spec.name}-vs-{label}.csv".replace(" ", "_"), mime="text/csv",
+                       file_name=f"compare-{config.file_stem(ctx.spec)}-vs-{config.file_stem(other)}.csv", mime="text/csv",
                        key="compare-csv")
     metric = st.radio("Chart", ["params", "macs"], horizontal=True, key="compare-metric", persist_state=PERSIST)
     if report.blocks or other_report.blocks:

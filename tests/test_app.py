@@ -150,6 +150,33 @@ def test_graph_legend_explains_the_edit_mark_only_when_drawn():
     assert any(s.label == "Overview: nodes per column" for s in at.slider)
 
 
+def test_every_view_agrees_on_the_numbers():
+    """The walk-through's "done when": the same total, MACs and block numbers in the
+    header, Blocks, Graph, Compare, Code and Paper Table 1 for an edited model."""
+    spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}).with_options(input_shape=(200, 300, 3))
+    report = counter.analyze(spec)
+    total_text, macs_text = f"{report.total_params:,}", f"{report.total_macs:,}"
+    at = run_app(config.spec_to_query(spec), view="blocks")
+    assert (total(at), macs(at)) == (total_text, macs_text)
+    row = report.row("inception_4c")
+    editor = next(d for d in at.dataframe if d.proto.editing_mode).value
+    assert editor.loc["inception_4c", "params"] == f"{row.params:,}"
+    open_view(at, "graph")
+    overview = at.get("graphviz_chart")[-1].proto.spec
+    assert f"{total_text} params, {macs_text} MACs" in overview
+    open_view(at, "compare")
+    table = next(d.value for d in at.dataframe if "Δ params" in getattr(d.value, "columns", [])).set_index("block")
+    assert table.loc["whole model", "params K (current)"] == report.total_params / 1000
+    assert table.loc["whole model", "MACs M (current)"] == report.total_macs / 1e6
+    assert table.loc["inception_4c", "params K (current)"] == row.params / 1000
+    open_view(at, "code")
+    assert f"{total_text} parameters" in code_caption(at)
+    open_view(at, "paper")
+    df = at.dataframe[0].value.set_index("layer")
+    assert df.loc["inception (4c)", "params K (here)"].startswith(f"{row.weights / 1024:,.1f}")
+    assert df.loc["inception (4c)", "status"] == "edited"
+
+
 def code_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if "Plain Keras 3" in c.value)
 

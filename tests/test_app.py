@@ -166,9 +166,9 @@ def test_every_view_agrees_on_the_numbers():
     assert f"{total_text} params, {macs_text} MACs" in overview
     open_view(at, "compare")
     table = next(d.value for d in at.dataframe if "Δ params" in getattr(d.value, "columns", [])).set_index("block")
-    assert table.loc["whole model", "params K (current)"] == report.total_params / 1000
-    assert table.loc["whole model", "MACs M (current)"] == report.total_macs / 1e6
-    assert table.loc["inception_4c", "params K (current)"] == row.params / 1000
+    assert table.loc["whole model", "params K (current)"] == f"{report.total_params / 1000:,.1f}"
+    assert table.loc["whole model", "MACs M (current)"] == f"{report.total_macs / 1e6:,.1f}"
+    assert table.loc["inception_4c", "params K (current)"] == f"{row.params / 1000:,.1f}"
     open_view(at, "code")
     assert f"{total_text} parameters" in code_caption(at)
     open_view(at, "paper")
@@ -601,7 +601,7 @@ def test_compare_with_an_uploaded_config():
     assert table.set_index("block").loc["inception_4e", "widths (other)"] == "256-160-320-32-256-128"
     assert table.set_index("block").loc["inception_3a", "widths (other)"] == "same"
     # K = 1000: 4e's 868,352 params; exact numbers in the CSV download
-    assert table.set_index("block").loc["inception_4e", "params K (current)"] == 868_352 / 1000
+    assert table.set_index("block").loc["inception_4e", "params K (current)"] == "868.4"
     csv = next(b for b in at.get("download_button") if b.proto.label.startswith("Download the comparison"))
     assert csv is not None
     row = app_compare_exact(other).set_index("block").loc["inception_4e"]

@@ -146,7 +146,7 @@ def table_ui(spec, report) -> None:
             **width_cols,
             "naive": st.column_config.CheckboxColumn("naive (2a)"),
             # first and pinned: never cut off at the right edge of a projected page
-            "vs preset": st.column_config.TextColumn("vs preset", pinned=True,
+            "vs preset": st.column_config.TextColumn("vs preset", pinned=True, width="medium",
                                                      help=f"{EDIT_MARK} what differs from the {spec.preset} preset in this block"),
         },
         width="stretch",

@@ -57,8 +57,8 @@ def compact_table(exact: pd.DataFrame) -> pd.DataFrame:
     params in K and MACs in M (K = 1000, M = 10^6; the exact numbers are in the CSV download and the
     CSV download); the deltas stay exact."""
 
-    def num(text: str, unit: float):
-        return None if text in ("", "—") else int(text.replace(",", "")) / unit
+    def num(text: str, unit: float) -> str:
+        return text if text in ("", "—") else f"{int(text.replace(',', '')) / unit:,.1f}"
 
     def other_or_same(cur: str, oth: str) -> str:
         return "" if not cur and not oth else ("same" if cur == oth else oth)
@@ -126,9 +126,9 @@ def render(ctx: ViewContext) -> None:
                "(K = 1000, M = 10^6); the CSV below holds every number exactly.")
     exact_help = "exact value in the CSV download below"
     st.dataframe(compact_table(exact), width="stretch", hide_index=True, column_config={
-        **{c: st.column_config.NumberColumn(c, format="%.1f", help=f"{c.split()[0]} in K = 1000; {exact_help}")
+        **{c: st.column_config.TextColumn(c, help=f"parameters in K = 1000; {exact_help}")
            for c in ("params K (current)", "params K (other)")},
-        **{c: st.column_config.NumberColumn(c, format="%.1f", help=f"multiply-adds in M = 10^6; {exact_help}")
+        **{c: st.column_config.TextColumn(c, help=f"multiply-adds in M = 10^6; {exact_help}")
            for c in ("MACs M (current)", "MACs M (other)")},
     })
     st.download_button("Download the comparison (CSV, exact numbers)", exact.to_csv(index=False),

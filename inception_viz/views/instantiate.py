@@ -58,7 +58,7 @@ def render(ctx: ViewContext) -> None:
                f"(the counter: {fmt_int(report.total_params)}).")
     with st.expander("model.summary()"):
         st.code(_summary(model), language=None)
-    st.download_button("Download the built model (.keras)", lambda: keras_bytes(model, spec), file_name=f"{spec.name}.keras",
+    st.download_button("Download the built model (.keras)", lambda: keras_bytes(model, spec), file_name=f"{config.file_stem(spec)}.keras",
                        mime="application/zip", help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
     if report.blocks:
         latency_ui(spec, model, device, built_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import graph
+from .. import exports, graph
 from ..edits import edited_widths
 from ..render import INSTALL_HINT, dot_available
 from ..graph import BRANCH_COLORS
@@ -23,9 +23,10 @@ def render(ctx: ViewContext) -> None:
     wrap = wrap_ui(c3, rankdir)
     edited = set(ctx.edited)
     if view == "Overview":
-        source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), f"{spec.name}_overview"
+        source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), exports.graph_stem(spec)
     else:
-        source, stem = graph.block_dot(ctx.report, focus, rankdir, edited_widths(spec).get(focus, {})), f"{spec.name}_{focus}"
+        source, stem = (graph.block_dot(ctx.report, focus, rankdir, edited_widths(spec).get(focus, {})),
+                        exports.graph_stem(spec, f"block:{focus}"))
     # left to right the overview is wider than tall: shrunk to the page its text would be
     # smaller than top to bottom, so it keeps its own size and scrolls sideways
     graphviz(source, natural=rankdir == "LR")

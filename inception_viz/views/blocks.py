@@ -102,11 +102,15 @@ def block_table(spec, report) -> pd.DataFrame:
     return pd.DataFrame(rows, index=list(spec.block_names))
 
 
-def column_labels(spec) -> dict[str, str]:
-    """The editor's header for each width column: ``3x3 ✎`` where some block's ``3x3``
-    differs from the preset (st.data_editor cannot style a cell; a header can carry it)."""
-    edited = {k for widths in edited_widths(spec).values() for k in widths}
-    return {k: f"{k} {EDIT_MARK}" if k in edited else k for k in WIDTH_KEYS}
+def edits_by_width(spec) -> dict[str, list[str]]:
+    """Width key -> ``inception_3b (96→1)`` for each block where that width differs from
+    the preset: the editor's header reads ``5x5 ✎`` and its tooltip lists them
+    (st.data_editor cannot style a cell; a header can carry the mark)."""
+    out: dict[str, list[str]] = {k: [] for k in WIDTH_KEYS}
+    for name, widths in edited_widths(spec).items():
+        for k, (was, now) in widths.items():
+            out[k].append(f"{name} ({was}→{now})")
+    return out
 
 
 def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
@@ -129,13 +133,11 @@ def table_ui(spec, report) -> None:
                "Tick *naive* for Figure 2(a); untick to restore the reductions.")
     key = wkey("table")
     names = list(spec.block_names)
-    labels = column_labels(spec)
-    edits_by_key = {k: [f"{n} ({was}→{now})" for n, w in edited_widths(spec).items() for kk, (was, now) in w.items() if kk == k]
-                    for k in WIDTH_KEYS}
+    edits = edits_by_width(spec)
     width_cols = {
         k: st.column_config.NumberColumn(
-            labels[k], min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d",
-            help=f"{EDIT_MARK} edited against the {spec.preset} preset in: " + ", ".join(edits_by_key[k]) if edits_by_key[k] else None)
+            f"{k} {EDIT_MARK}" if edits[k] else k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d",
+            help=f"{EDIT_MARK} edited against the {spec.preset} preset in: " + ", ".join(edits[k]) if edits[k] else None)
         for k in WIDTH_KEYS
     }
     st.data_editor(

@@ -94,7 +94,7 @@ def graph_source(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", w
             raise SpecError(f"no block named {name!r}; blocks are: {', '.join(spec.block_names) or 'none'}")
         from .edits import edited_widths
 
-        return graph.block_dot(report, name, rankdir, edited_widths(spec).get(name, {}))
+        return graph.block_dot(report, name, rankdir, edited=edited_widths(spec).get(name, {}))
     raise SpecError(f"view must be {VIEWS_HELP}; got {view!r}")
 
 

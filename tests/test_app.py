@@ -543,7 +543,7 @@ def test_lrn_box_is_unticked_and_disabled_without_lrn_layers(name):
     after = at.session_state.spec
     assert after.lrn == before.lrn and after.aux == before.aux and after.input_shape[0] == before.input_shape[0] + 8
     # googlenet has LRN: ticked and enabled
-    at.sidebar.selectbox[0].set_value("googlenet").run()
+    widget(at.selectbox, "preset@").set_value("googlenet").run()
     box = widget(at.checkbox, "opt-lrn@")
     assert box.value is True and not box.disabled
 
@@ -573,7 +573,7 @@ def test_compare_never_keeps_a_stale_choice_and_fits_the_page():
     the current model itself says so instead of a table of zeros."""
     at = run_app(view="compare")
     assert at.selectbox(key="compare-pick@googlenet").value == "preset naive"
-    at.sidebar.selectbox[0].set_value("naive").run()
+    widget(at.selectbox, "preset@").set_value("naive").run()
     assert not at.exception
     assert at.selectbox(key="compare-pick@naive").value == "preset googlenet"
     naive, paper = counter.analyze(presets.preset("naive")), counter.analyze(presets.preset("googlenet"))

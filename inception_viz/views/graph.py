@@ -25,7 +25,7 @@ def render(ctx: ViewContext) -> None:
     if view == "Overview":
         source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), exports.graph_stem(spec)
     else:
-        source, stem = (graph.block_dot(ctx.report, focus, rankdir, edited_widths(spec).get(focus, {})),
+        source, stem = (graph.block_dot(ctx.report, focus, rankdir, edited=edited_widths(spec).get(focus, {})),
                         exports.graph_stem(spec, f"block:{focus}"))
     # left to right the overview is wider than tall: shrunk to the page its text would be
     # smaller than top to bottom, so it keeps its own size and scrolls sideways

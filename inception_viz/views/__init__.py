@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import NamedTuple
 
-from . import blocks, charts, code, compare, graph, instantiate, paper, predictions, seed
+from . import blocks, charts, code, compare, featurevis, graph, instantiate, paper, predictions, seed
 from .context import ViewContext
 
 
@@ -31,6 +31,7 @@ VIEWS: tuple[View, ...] = (
     View("code", "Code", code),
     View("instantiate", "Instantiate", instantiate),
     View("predictions", "Predictions & feature maps", predictions),
+    View("featurevis", "Feature visualisation", featurevis),
 )
 #: The view a page opens on when the URL names none (or one that does not exist).
 DEFAULT_VIEW = VIEWS[0]

@@ -38,12 +38,13 @@ class _Parser(argparse.ArgumentParser):
 
 def load_spec(args) -> ModelSpec:
     """The spec named by ``--preset`` or ``--config`` (a JSON file, ``-`` for stdin)."""
-    from .config import load_config_file, loads_config
+    from .config import MAX_CONFIG_BYTES, load_config_file, loads_config, read_bounded
     from .presets import preset
 
     if getattr(args, "config", None):
-        if args.config == "-":
-            return loads_config(sys.stdin.read())
+        if args.config == "-":  # bytes: the limit counts bytes, and a BOM is handled as for files
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            return loads_config(read_bounded(stream, MAX_CONFIG_BYTES, "config on stdin"))
         return load_config_file(args.config)
     return preset(args.preset or "googlenet")
 

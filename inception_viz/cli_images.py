@@ -1,9 +1,10 @@
 """CLI commands on images: ``predict``, ``activations`` and ``weights``.
 
 ``python -m inception_viz predict IMAGE [--weights random|imagenet|FILE] [--top K] [--format text|json]``
-  JSON (a contract): ``{"predictions": [{"index": int, "label": str, "prob": float}, ...]}``,
-  highest probability first. Notes (random weights, re-initialised layers) go to stderr in
-  JSON mode so stdout stays pure JSON.
+  JSON (a contract): ``{"predictions": [{"index": int, "label": str, "prob": float}, ...],
+  "notes": [str, ...]}``, highest probability first; ``notes`` (random weights,
+  re-initialised layers, a network that differs from the one the weights were trained as:
+  LRN, input size, classes) is also written to stderr, one ``note:`` line each.
 ``python -m inception_viz activations IMAGE --block NAME --out DIR [--sort index|mean] [--gradcam]``
   writes one PNG mosaic per branch and one for the concat (``--block stem``: one per stem
   layer), named ``<block>_<branch>.png``, and prints each path with its colour scale.
@@ -70,15 +71,16 @@ def cmd_predict(args) -> int:
     rgb = _image(args.image)
     runner = _runner(args)
     preds = runner.predict(rgb, min(args.top, runner.spec.classes))
-    note = runner.note
+    notes = runner.notes
     if args.format == "json":
-        if note:
+        for note in notes:
             sys.stderr.write(f"note: {note}\n")
-        doc = {"predictions": [{"index": p.index, "label": p.label, "prob": p.prob} for p in preds]}
+        doc = {"predictions": [{"index": p.index, "label": p.label, "prob": p.prob} for p in preds],
+               "notes": list(notes)}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     lines = [f"weights: {runner.weights.label}", f"preprocessing: {runner.preprocessing.description}"]
-    if note:
+    for note in notes:
         lines.append(f"note: {note}")
     lines.append("")
     lines.append(f"{'rank':>4}  {'index':>5}  {'prob':>9}  label")
@@ -122,8 +124,8 @@ def cmd_activations(args) -> int:
         path = out / f"{args.block}_gradcam.png"
         path.write_bytes(encode_png(overlay_heatmap(shown, g.heatmap)))
         sys.stdout.write(f"{path}  Grad-CAM for class {g.class_index} ({g.label}, p = {g.prob:.4f})\n")
-    if runner.note:
-        sys.stderr.write(f"note: {runner.note}\n")
+    for note in runner.notes:
+        sys.stderr.write(f"note: {note}\n")
     return 0
 
 

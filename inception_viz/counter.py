@@ -33,6 +33,7 @@ Shapes are ``(H, W, C)``; every number is an exact Python int.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -188,6 +189,12 @@ class Row:
     branches: dict[str, "Branch"] | None = None
     aux: bool = False
     receptive_field: ReceptiveField | None = None
+    #: kernel side of a conv (0 for other layers): with ``input_shape`` and
+    #: ``output_shape`` it gives the weight shapes without building anything
+    kernel: int = 0
+    #: values of helper tensors Keras creates for this layer beside its output: the
+    #: zero-padded copy of the input (``conv1_pad``), the flattened input of a dense layer
+    helper_values: int = 0
 
     @property
     def biases(self) -> int:
@@ -274,6 +281,42 @@ class Report:
             mid = (self.spec.input_shape[axis] - 1) / 2
             out.append(min(range(n), key=lambda i: (abs(f.start[axis] + i * f.jump[axis] - mid), i)))
         return tuple(out)
+    @property
+    def forward_values(self) -> int:
+        """Every value one forward pass of one image creates: the input, every layer's
+        output including each layer inside a block (reduce convs, the pool branch's pool,
+        the concat) and inside an aux head, and the helper tensors (padding copies,
+        flattened inputs). :attr:`total_activations` counts the top-level rows only."""
+        h, w, c = self.spec.input_shape
+        total = h * w * c
+        for r in self.rows:
+            for part in r.parts:
+                total += part.activations + part.helper_values
+            total += r.activations + r.helper_values
+        return total
+
+    @property
+    def conv_workspace_values(self) -> int:
+        """The transient values of the largest conv for one image: its input plus its
+        output (while a conv runs, TensorFlow's CPU kernels hold a reordered copy of the
+        input and the output before the ReLU, beside the tensors Keras keeps; one conv
+        runs at a time)."""
+        return max((r.input_shape[0] * r.input_shape[1] * r.input_shape[2] + r.activations
+                    for r in self.leaf_rows() if r.kind == "conv"), default=0)
+
+    def weight_shapes(self) -> dict[str, list[tuple[int, ...]]]:
+        """``{Keras layer name: [kernel shape, bias shape]}`` for every layer with weights,
+        as Keras creates them (conv ``(k, k, c_in, c_out), (c_out,)``; dense
+        ``(n_in, n_out), (n_out,)``), computed from the spec without building it."""
+        out: dict[str, list[tuple[int, ...]]] = {}
+        for r in self.leaf_rows():
+            if r.kind == "conv":
+                cout = r.output_shape[2]
+                out[r.name] = [(r.kernel, r.kernel, r.input_shape[2], cout), (cout,)]
+            elif r.kind == "dense":
+                n_in = r.input_shape[0] * r.input_shape[1] * r.input_shape[2]
+                out[r.name] = [(n_in, r.output_shape[2]), (r.output_shape[2],)]
+        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,6 +397,7 @@ def _conv_row(name: str, inp: Shape, filters: int, kernel: int, stride: int = 1,
     oh, ow = _spatial(name, f"{kernel}x{kernel}/{stride} conv", h, w, kernel, stride, padding)
     weights = kernel * kernel * c * filters
     pad = f", pad {padding}" if isinstance(padding, int) else ""
+    padded = (h + 2 * padding) * (w + 2 * padding) * c if isinstance(padding, int) and padding else 0
     return Row(
         name=name,
         kind="conv",
@@ -365,6 +409,8 @@ def _conv_row(name: str, inp: Shape, filters: int, kernel: int, stride: int = 1,
         detail=f"{kernel}x{kernel}/{stride}{pad}",
         input_shape=inp,
         receptive_field=_field_after(rf, inp, (oh, ow), kernel, stride, padding),
+        kernel=kernel,
+        helper_values=padded,
     )
 
 
@@ -395,6 +441,7 @@ def _dense_row(name: str, inp: Shape, units: int, activation: str | None = None,
         detail=f"{n_in} -> {units}" + (f", {activation}" if activation else ""),
         input_shape=inp,
         receptive_field=_field_after(rf, inp, (1, 1), 0, 0, "global"),  # every input value
+        helper_values=n_in,  # the Flatten before it (a reshape; counted to stay on the safe side)
     )
 
 
@@ -471,7 +518,10 @@ def _aux_row(head: AuxHead, inp: Shape, classes: int, rf: ReceptiveField = INPUT
     pool = _pool_row(f"{n}_pool", inp, "avg", 5, 3, "valid", rf=rf)
     conv = _conv_row(f"{n}_conv", pool.output_shape, 128, 1, rf=pool.receptive_field)
     fc = _dense_row(f"{n}_fc", conv.output_shape, 1024, "relu", rf=conv.receptive_field)
-    cls = _dense_row(f"{n}_classifier", fc.output_shape, classes, rf=fc.receptive_field)
+    # the classifier reads the fc's flat output (no Flatten); the dropout between them is
+    # the head's helper tensor
+    cls = dataclasses.replace(_dense_row(f"{n}_classifier", fc.output_shape, classes, rf=fc.receptive_field),
+                              helper_values=0)
     parts = (pool, conv, fc, cls)
     p, wt, m = _sum_rows(parts)
     return Row(
@@ -487,6 +537,7 @@ def _aux_row(head: AuxHead, inp: Shape, classes: int, rf: ReceptiveField = INPUT
         parts=parts,
         aux=True,
         receptive_field=cls.receptive_field,
+        helper_values=fc.output_shape[2],
     )
 
 
@@ -593,8 +644,61 @@ def min_input_side(spec: ModelSpec, limit: int = MAX_INPUT_SIDE) -> int | None:
 
 def conv_baseline(input_shape: Shape, filters: int, kernel: int, padding: str = "valid") -> Row:
     """A plain ``kernel x kernel`` conv with ``filters`` outputs on ``input_shape`` — the
-    lecture's comparison (its slides use valid padding: 32x32 -> 28x28 for 5x5)."""
-    return _conv_row(f"conv{kernel}x{kernel}", input_shape, filters, kernel, 1, padding)
+    lecture's comparison (its slides use valid padding: 32x32 -> 28x28 for 5x5).
+
+    Raises :class:`SpecError` (one line) for arguments no conv can have and when a valid
+    conv's kernel is larger than the map; :func:`seed_comparison` turns that into a row."""
+    _check_int(filters, "filters", 1, MAX_WIDTH)
+    _check_int(kernel, "kernel", 1, MAX_INPUT_SIDE)
+    if padding not in ("valid", "same"):
+        raise SpecError(f"padding must be valid or same; got {padding!r}")
+    return _conv_row(f"conv{kernel}x{kernel}", tuple(input_shape), filters, kernel, 1, padding)
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One row of the lecture's comparison of a block against plain convs.
+
+    ``output_shape``/``params``/``macs`` are ``None`` when the conv is not possible (a
+    valid conv whose kernel is larger than the map: ``note`` says so); the ratios are
+    ``None`` when undefined (the block has no weights or no multiply-adds, e.g. a block
+    with every width 0 that only pools)."""
+
+    model: str
+    input_shape: Shape
+    output_shape: Shape | None
+    params: int | None
+    macs: int | None
+    params_ratio: float | None  # params / the block's params
+    macs_ratio: float | None  # MACs / the block's MACs
+    note: str = ""
+
+
+def _ratio(value: int | None, base: int) -> float | None:
+    return None if value is None or not base else value / base
+
+
+def seed_comparison(row: Row, filters: int, padding: str = "valid") -> tuple[SeedRow, ...]:
+    """The block ``row`` against a plain 3x3 and a plain 5x5 conv with ``filters`` outputs
+    on the block's input (``padding`` ``valid`` or ``same``). Total over every block the
+    counter accepts: impossible convs and undefined ratios become ``None`` with a note."""
+    if row.kind != "inception" or row.input_shape is None:
+        raise SpecError(f"the seed comparison needs an Inception block; {row.name} is a {row.kind} layer")
+    rows = [SeedRow(f"Inception {row.name}", row.input_shape, row.output_shape, row.params, row.macs,
+                    1.0 if row.params else None, 1.0 if row.macs else None,
+                    "" if row.params else "this block has no weights (only its pool branch): no ratios")]
+    h, w, _ = row.input_shape
+    for k in (3, 5):
+        label = f"plain {k}x{k} conv, {filters} filters"
+        try:
+            c = conv_baseline(row.input_shape, filters, k, padding)
+        except _TooSmall:
+            rows.append(SeedRow(label, row.input_shape, None, None, None, None, None,
+                                f"not possible: a {k}x{k} valid conv needs a map of at least {k}x{k}; this one is {h}x{w}"))
+            continue
+        rows.append(SeedRow(label, row.input_shape, c.output_shape, c.params, c.macs,
+                            _ratio(c.params, row.params), _ratio(c.macs, row.macs)))
+    return tuple(rows)
 
 
 def fmt_int(n: int) -> str:
@@ -621,6 +725,8 @@ __all__ = [
     "validate",
     "min_input_side",
     "conv_baseline",
+    "SeedRow",
+    "seed_comparison",
     "fmt_int",
     "fmt_k",
     "WIDTH_KEYS",

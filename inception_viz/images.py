@@ -142,8 +142,8 @@ def read_image_file(path: str | Path) -> np.ndarray:
     """:func:`decode_image` on a file, reading at most the upload limit (+1 byte to detect
     larger files)."""
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"image file {str(p)!r} does not exist")
+    if not p.is_file():  # a FIFO or a device (/dev/zero) is refused too: st_size would lie
+        raise SpecError(f"image file {str(p)!r} " + ("is not a regular file" if p.exists() else "does not exist"))
     with open(p, "rb") as f:
         data = f.read(MAX_UPLOAD_BYTES + 1)
     return decode_image(data, name=p.name)

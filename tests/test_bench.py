@@ -154,7 +154,6 @@ def test_get_runner_releases_an_evicted_model_before_building_the_next(monkeypat
     holds its compiled functions, which hold the model)."""
     import gc
     import weakref
-    from collections import OrderedDict
 
     from inception_viz import inference
     from inception_viz.presets import preset
@@ -168,7 +167,7 @@ def test_get_runner_releases_an_evicted_model_before_building_the_next(monkeypat
             refs.append(weakref.ref(self))
 
     monkeypatch.setattr(inference, "Runner", CyclicRunner)
-    monkeypatch.setattr(inference, "_RUNNERS", OrderedDict())
+    monkeypatch.setattr(inference, "_RUNNERS", inference.limits.LiveModels(inference.MAX_RUNNERS, release=gc.collect))
     base = preset("block")
     gc.disable()  # only an explicit collection may free the evicted runners
     try:

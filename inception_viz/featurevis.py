@@ -477,6 +477,25 @@ def check_batch(batch: int, size: int) -> None:
                         f"{MAX_BATCH_PIXELS:,} pixels per batch (e.g. {MAX_BATCH_PIXELS // (size * size)} images of that size)")
 
 
+def check_request(spec: ModelSpec, targets: Target | Sequence[Target], settings: Settings) -> Settings:
+    """Every check a run makes before it starts, without TensorFlow (the app runs it before
+    the lecturer presses a button): the settings, the size the network takes up to the
+    target (:func:`check_size`), the batch (:func:`check_batch`) and the memory of the
+    forward and backward pass of the batch at that size (:func:`inception_viz.limits.check`,
+    purpose ``gradcam``: a backward pass; the whole network is counted, an upper bound for a
+    target before its end). Returns the validated settings; one-line :class:`SpecError`."""
+    from . import limits
+
+    targets = (targets,) if isinstance(targets, Target) else tuple(targets)
+    s = settings.validated(spec)
+    check_size(spec, targets[0], s.size)
+    check_batch(len(targets), s.size)
+    h, w, c = spec.input_shape
+    limits.check(spec if (s.size, s.size) == (h, w) else spec.with_options(input_shape=(s.size, s.size, c)),
+                 len(targets), purpose="gradcam")
+    return s
+
+
 # -- running --------------------------------------------------------------------------------
 
 
@@ -536,12 +555,10 @@ def visualize_steps(runner, targets: Target | Sequence[Target], settings: Settin
         raise SpecError("nothing to visualise: give at least one target")
     if len({(t.layer, t.objective) for t in targets}) != 1:
         raise SpecError("one batch optimises one layer and objective; targets differ in layer or objective")
-    s = settings.validated(runner.spec)
+    s = check_request(runner.spec, targets, settings)
     size, batch = s.size, len(targets)
-    check_batch(batch, size)
     if every < 1:
         raise SpecError(f"every must be at least 1; got {every}")
-    check_size(runner.spec, targets[0], size)
     chans = tf.constant([t.channel or 0 for t in targets], tf.int32)
     with device_scope(runner.device):
         c = _compiled(runner, targets[0], size, batch, s)

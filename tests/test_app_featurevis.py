@@ -85,7 +85,7 @@ def image_counts(at: AppTest) -> list[int]:
     return [len(e.proto.imgs) for e in at.get("image")]
 
 
-def test_opens_with_the_random_weights_note_and_bad_targets_are_one_line_errors():
+def test_opens_with_the_random_weights_note_and_bad_targets_are_one_line_errors(monkeypatch):
     at = open_view()
     # random weights are the default: the note says the pictures are not features
     assert any(RANDOM_FEATUREVIS_NOTE[1:] in w.value for w in at.warning), [w.value for w in at.warning]
@@ -106,8 +106,15 @@ def test_opens_with_the_random_weights_note_and_bad_targets_are_one_line_errors(
     at.number_input(key="fv-size").set_value(16).run()
     assert [e.value for e in at.error] == ["input 16x16 is too small for googlenet: the spatial size falls below 1 at "
                                            "layer 'pool4' (max pool 3x3/2 on 1x1); the smallest square input it takes is 31x31"]
-    # the objective follows the part: a branch offers "branch", the concat "layer"
+    # a run that would not fit the memory limit (issue 18's estimate: weights 2 x 4 x
+    # 6,998,552 bytes = 56 MB alone) is refused before anything is built
     at.number_input(key="fv-size").set_value(SIZE)
+    monkeypatch.setenv("INCEPTION_VIZ_MAX_MODEL_MB", "50")
+    at.run()
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("googlenet (6,998,552 params) needs about ") and "the limit is 50 MB" in error
+    monkeypatch.delenv("INCEPTION_VIZ_MAX_MODEL_MB")
+    # the objective follows the part: a branch offers "branch", the concat "layer"
     at.selectbox(key="fv-group").set_value("inception_3a").run()
     at.selectbox(key="fv-part:inception_3a").set_value("3x3").run()
     assert at.selectbox(key="fv-objective:channel/neuron/branch").options == ["channel", "neuron", "branch"]

@@ -353,9 +353,7 @@ def render(ctx: ViewContext) -> None:
             targets = target_ui(spec, ctx.report, grid)
         if targets is None:
             return
-        settings = settings.validated(spec)
-        fv.check_size(spec, targets[0], settings.size)
-        fv.check_batch(len(targets), settings.size)
+        settings = fv.check_request(spec, targets, settings)
     except SpecError as exc:
         st.error(str(exc))
         return

@@ -140,6 +140,7 @@ VIEW_MARKS = {
     "code": lambda at: any("def inception(" in c.value for c in at.code),
     "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
     "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
+    "featurevis": lambda at: any(r.key == "fv-mode" for r in at.radio),
 }
 
 

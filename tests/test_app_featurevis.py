@@ -209,3 +209,26 @@ def test_result_cache_is_bounded_by_bytes():
     assert cache.get(("b",)) is None and cache.get(("a",)) is not None and cache.nbytes == 90
     cache.put(("d",), R(101))  # larger than the whole cache: not kept
     assert cache.get(("d",)) is None and cache.nbytes == 90
+
+
+def test_opening_the_view_does_not_import_tensorflow():
+    """The page, the weights choice and the cache lookup need no model: TensorFlow loads
+    only when a run starts (or a class name is needed)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT})
+        at.query_params["view"] = "featurevis"
+        at.run()
+        assert not at.exception, at.exception
+        at.radio(key="fv-mode").set_value({view.MODES[1]!r}).run()
+        assert not at.exception, at.exception
+        print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF")
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "NO-TF"

@@ -7,11 +7,12 @@ TensorFlow is imported only inside the cached builders, when a view asks for a m
 
 from __future__ import annotations
 
+import functools
 import gc
 
 import streamlit as st
 
-from .. import config, counter, graph, render
+from .. import config, counter, graph, i18n, render
 from ..spec import SpecError
 
 #: Built Keras models kept in memory at once (each GoogLeNet is ~28 MB of weights).
@@ -21,6 +22,9 @@ MAX_UPLOAD_BYTES = config.MAX_CONFIG_BYTES
 #: Widgets of a view keep their value while another view is open (lazy tabs do not draw
 #: hidden views, and Streamlit forgets a widget that is not drawn otherwise).
 PERSIST = "session"
+#: The page's language: its session-state key, the sidebar selector's key and the URL
+#: parameter (``?lang=es``).
+LANG_KEY = "lang"
 #: st.graphviz_chart forces every SVG text to one small size (about 10 px), which a
 #: projector cannot show; give the labels back the sizes the DOT asks for.
 GRAPH_CSS = "<style>" + "".join(
@@ -54,6 +58,19 @@ def accept(candidate) -> bool:
     st.session_state.gen += 1
     st.session_state.error = None
     return True
+
+
+def localized(callback):
+    """``callback`` run in the session's language. Streamlit calls widget callbacks before
+    the script body (where ``app.py`` calls ``i18n.use``), so a callback that writes text a
+    person reads (an error) is decorated with this."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        i18n.use(st.session_state.get(LANG_KEY))
+        return callback(*args, **kwargs)
+
+    return run
 
 
 def uploaded_config(upload):

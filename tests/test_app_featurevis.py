@@ -88,7 +88,8 @@ def image_counts(at: AppTest) -> list[int]:
 def test_opens_with_the_random_weights_note_and_bad_targets_are_one_line_errors(monkeypatch):
     at = open_view()
     # random weights are the default: the note says the pictures are not features
-    assert any(RANDOM_FEATUREVIS_NOTE[1:] in w.value for w in at.warning), [w.value for w in at.warning]
+    assert view.RANDOM_NOTE == RANDOM_FEATUREVIS_NOTE[0].upper() + RANDOM_FEATUREVIS_NOTE[1:] + "."
+    assert view.RANDOM_NOTE in [w.value for w in at.warning], [w.value for w in at.warning]
     assert at.selectbox(key="fv-group").value == "inception_4c"  # the Distill article's layer
     assert any("Press Visualise" in i.value for i in at.info)
     assert at.button(key="fv-stop").disabled  # nothing runs
@@ -232,3 +233,15 @@ def test_opening_the_view_does_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "NO-TF"
+
+
+def test_the_view_speaks_spanish():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["view"] = "featurevis"
+    at.query_params["lang"] = "es"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.button(key="fv-go").label == "Visualizar" and at.button(key="fv-stop").label == "Detener"
+    assert any(w.value.startswith("Estos pesos son aleatorios: una red sin entrenar no tiene características")
+               for w in at.warning)
+    assert at.number_input(key="fv-steps").label == "Pasos"

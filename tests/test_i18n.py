@@ -41,7 +41,6 @@ NOT_YET_CONVERTED = frozenset({
     "code.py",
     "common.py",
     "compare.py",
-    "featurevis.py",
     "graph.py",
     "instantiate.py",
     "paper.py",

@@ -33,13 +33,16 @@ import time
 import streamlit as st
 
 from .. import featurevis as fv
-from ..cli_featurevis import RANDOM_FEATUREVIS_NOTE
-from ..counter import fmt_int
+from ..i18n import N_, _, current, ngettext
 from ..spec import SpecError
 from .common import PERSIST, get_runner
 from .context import ViewContext
 from .predictions import weights_ui
 
+#: The CLI's note (:data:`~inception_viz.cli_featurevis.RANDOM_FEATUREVIS_NOTE`) as a sentence
+#: (a test holds the two equal).
+RANDOM_NOTE = N_("These weights are random: an untrained network has no features, so this picture shows the method "
+                 "at work, not what a trained network has learned.")
 #: Finished results of every session (images only: 64 MiB is ~450 images of 224 px).
 RESULTS = fv.ResultCache(max_bytes=64 * 2**20)
 #: The progress bar moves at least this often (seconds) while a run optimises: each move is
@@ -52,17 +55,25 @@ MAX_GRID = 32
 DEFAULT_GRID = 8
 DEFAULT_GRID_SIZE = 96
 
-MODES = ("One image", "A grid of channels")
-ANY_LAYER = "Any layer (stem, reductions, pools…)"
-CLASSES = "A class (the classifier's logit)"
-TYPED = "Type a target (as the CLI)…"
-OBJECTIVE_HELP = ("channel: the mean of one channel's map · neuron: its centre unit · branch: the whole branch "
-                  "(mean of squares of its output) · layer: the whole layer (DeepDream, mean of squares) · "
-                  "class: the pre-softmax logit")
-INTRO = ("The image this part of the network responds to most, found by gradient ascent from a near-grey image: "
-         "a decorrelated Fourier image with random jitter, scale and rotation at every step (Olah, Mordvintsev & "
-         "Schubert, *Feature Visualization*, Distill 2017, worked out on this very network: their `mixed4c` is our "
-         "`inception_4c`). The PNG is exactly what the network is fed.")
+# Option values (English msgids, drawn translated with format_func; widget values stay English).
+MODES = (N_("One image"), N_("A grid of channels"))
+ANY_LAYER = N_("Any layer (stem, reductions, pools…)")
+CLASSES = N_("A class (the classifier's logit)")
+TYPED = N_("Type a target (as the CLI)…")
+OBJECTIVE_HELP = N_("channel: the mean of one channel's map · neuron: its centre unit · branch: the whole branch "
+                    "(mean of squares of its output) · layer: the whole layer (DeepDream, mean of squares) · "
+                    "class: the pre-softmax logit")
+INTRO = N_("The image this part of the network responds to most, found by gradient ascent from a near-grey image: "
+           "a decorrelated Fourier image with random jitter, scale and rotation at every step (Olah, Mordvintsev & "
+           "Schubert, *Feature Visualization*, Distill 2017, worked out on this very network: their `mixed4c` is our "
+           "`inception_4c`). The PNG is exactly what the network is fed.")
+#: Objective names as shown (the values stay the method's names).
+OBJECTIVE_NAMES = {"auto": N_("auto"), "channel": N_("channel"), "neuron": N_("neuron"), "branch": N_("branch"),
+                   "layer": N_("layer"), "class": N_("class")}
+
+
+def _objective_name(o: str) -> str:
+    return _(OBJECTIVE_NAMES[o])
 
 
 def frame_every(steps: int) -> int:
@@ -85,18 +96,18 @@ class Result:
 
 def settings_ui(spec, grid: bool) -> fv.Settings:
     c1, c2, c3, c4 = st.columns(4)
-    steps = c1.number_input("Steps", 1, MAX_APP_STEPS, 256, 32, key="fv-steps", persist_state=PERSIST,
-                            help="Adam steps; 256 is the Distill article's usual budget")
+    steps = c1.number_input(_("Steps"), 1, MAX_APP_STEPS, 256, 32, key="fv-steps", persist_state=PERSIST,
+                            help=_("Adam steps; 256 is the Distill article's usual budget"))
     side = spec.input_shape[0]
-    size = c2.number_input("Size (pixels per side)", fv.MIN_SIZE, MAX_APP_SIZE,
+    size = c2.number_input(_("Size (pixels per side)"), fv.MIN_SIZE, MAX_APP_SIZE,
                            min(DEFAULT_GRID_SIZE, side) if grid else min(side, MAX_APP_SIZE), 16,
                            key="fv-grid-size" if grid else "fv-size", persist_state=PERSIST,
-                           help=f"The network runs at this size; {side} is its input side. Smaller is faster.")
-    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, 1, key="fv-seed", persist_state=PERSIST,
-                           help="The same seed gives the same PNG, byte for byte")
-    fourier = c4.toggle("Fourier basis, decorrelated colours", True, key="fv-fourier", persist_state=PERSIST,
-                        help="Off: plain gradient ascent on pixels, for comparison; it answers with "
-                             "high-frequency noise")
+                           help=_("The network runs at this size; {side} is its input side. Smaller is faster.").format(side=side))
+    seed = c3.number_input(_("Seed"), 0, 2**31 - 1, 0, 1, key="fv-seed", persist_state=PERSIST,
+                           help=_("The same seed gives the same PNG, byte for byte"))
+    fourier = c4.toggle(_("Fourier basis, decorrelated colours"), True, key="fv-fourier", persist_state=PERSIST,
+                        help=_("Off: plain gradient ascent on pixels, for comparison; it answers with "
+                               "high-frequency noise"))
     return fv.Settings(steps=int(steps), size=int(size), seed=int(seed), fourier=fourier, decorrelate=fourier)
 
 
@@ -112,22 +123,26 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
     classifier = fv.classifier_name(spec)
     groups = [*spec.block_names, ANY_LAYER, *([CLASSES] if classifier else []), TYPED]
     c1, c2, c3, c4 = st.columns(4)
-    group = c1.selectbox("Visualise", groups, index=groups.index("inception_4c") if "inception_4c" in groups else 0,
-                         key="fv-group", persist_state=PERSIST,
-                         help="A block (then its branch or its concat), any layer, a class, or a typed target")
+    named = (ANY_LAYER, CLASSES, TYPED)
+    group = c1.selectbox(_("Visualise"), groups, index=groups.index("inception_4c") if "inception_4c" in groups else 0,
+                         key="fv-group", persist_state=PERSIST, format_func=lambda g: _(g) if g in named else g,
+                         help=_("A block (then its branch or its concat), any layer, a class, or a typed target"))
     branch = None
     if group == TYPED:
-        text = c2.text_input("Layer" if grid else "Target", key=f"fv-typed-{'grid' if grid else 'one'}",
-                             persist_state=PERSIST, placeholder="inception_4c" if grid else "inception_4c:97",
-                             help="Any layer `table` lists; LAYER:CHANNEL, LAYER:BRANCH (inception_4c:3x3), "
-                                  "LAYER alone for the layer objective, linear:K for class K")
-        choice = c3.selectbox("Objective", ("auto", *(o for o in fv.OBJECTIVES if not grid or o in fv.INDEXED)),
+        text = c2.text_input(_("Layer") if grid else _("Target"), key=f"fv-typed-{'grid' if grid else 'one'}",
+                             persist_state=PERSIST,
+                             placeholder="inception_4c" if grid else "inception_4c:97",  # i18n: keep
+                             help=_("Any layer `table` lists; LAYER:CHANNEL, LAYER:BRANCH (inception_4c:3x3), "
+                                    "LAYER alone for the layer objective, linear:K for class K"))
+        choice = c3.selectbox(_("Objective"), ("auto", *(o for o in fv.OBJECTIVES if not grid or o in fv.INDEXED)),
                               key=f"fv-typed-objective-{'grid' if grid else 'one'}", persist_state=PERSIST,
-                              help="auto: class on the classifier, branch for a branch key, channel otherwise. "
-                                   + OBJECTIVE_HELP)
+                              format_func=_objective_name,
+                              help=_("auto: class on the classifier, branch for a branch key, channel otherwise.")
+                              + " " + _(OBJECTIVE_HELP))
         objective = None if choice == "auto" else choice
         if not text.strip():
-            st.info("Type a target, e.g. " + ("inception_4c (its first channels)" if grid else "inception_4c:97"))
+            st.info(_("Type a layer, e.g. inception_4c (its first channels)") if grid
+                    else _("Type a target, e.g. inception_4c:97"))
             return None
         if not grid:
             return [fv.parse_target(spec, text, objective)]
@@ -139,29 +154,29 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
             layer, objectives = classifier, ("class",)
         elif group == ANY_LAYER:
             names = [n for n in fv.layer_names(report) if n != classifier and report.row(n).kind != "softmax"]
-            layer = c2.selectbox("Layer", names, key="fv-layer", persist_state=PERSIST)
+            layer = c2.selectbox(_("Layer"), names, key="fv-layer", persist_state=PERSIST)
             objectives = ("channel", "neuron", "layer")
         else:
             branches = spec.block(group).branch_layers
-            part = c2.selectbox("Part", ("concat", *branches), key=f"fv-part:{group}", persist_state=PERSIST,
-                                format_func=lambda p: f"concat ({group}, the block's output)" if p == "concat"
-                                else f"branch {p} ({branches[p]})")
+            part = c2.selectbox(_("Part"), ("concat", *branches), key=f"fv-part:{group}", persist_state=PERSIST,
+                                format_func=lambda p: _("concat ({block}, the block's output)").format(block=group)
+                                if p == "concat" else _("branch {key} ({layer})").format(key=p, layer=branches[p]))
             layer = group if part == "concat" else branches[part]
             objectives = ("channel", "neuron", "layer") if part == "concat" else ("channel", "neuron", "branch")
             branch = None if part == "concat" else part
         if grid:
             objectives = tuple(o for o in objectives if o in fv.INDEXED)
-        objective = c3.selectbox("Objective", objectives, key=f"fv-objective:{'/'.join(objectives)}",
-                                 persist_state=PERSIST, help=OBJECTIVE_HELP)
+        objective = c3.selectbox(_("Objective"), objectives, key=f"fv-objective:{'/'.join(objectives)}",
+                                 persist_state=PERSIST, format_func=_objective_name, help=_(OBJECTIVE_HELP))
     if grid:
         total = spec.classes if objective == "class" else (report.row(layer).output_shape[2]
                                                            if layer in fv.layer_names(report) else 1)
-        what = "class" if objective == "class" else "channel"
-        first = c4.number_input(f"From {what} (0–{total - 1})", 0, max(0, total - 1), 0, DEFAULT_GRID,
+        label = _("From class (0–{last})") if objective == "class" else _("From channel (0–{last})")
+        first = c4.number_input(label.format(last=total - 1), 0, max(0, total - 1), 0, DEFAULT_GRID,
                                 key=f"fv-first:{layer}:{objective}", persist_state=PERSIST)
-        n = st.slider("Images in the grid (one batch)", 1, MAX_GRID, DEFAULT_GRID, key="fv-grid-n", persist_state=PERSIST,
-                      help="Channels first … first + N - 1; at most "
-                           f"{fmt_int(fv.MAX_BATCH_PIXELS)} pixels per batch")
+        n = st.slider(_("Images in the grid (one batch)"), 1, MAX_GRID, DEFAULT_GRID, key="fv-grid-n",
+                      persist_state=PERSIST, help=_("Channels first … first + N - 1; at most {pixels} pixels per batch")
+                      .format(pixels=current().int(fv.MAX_BATCH_PIXELS)))
         return fv.channel_targets(spec, layer, int(n), int(first), objective)
     if group == TYPED:  # handled above
         raise AssertionError("unreachable")
@@ -171,12 +186,13 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
         return [fv.make_target(spec, layer, None, "layer")]
     if objective == "class":
         labels = _class_labels(spec.classes)
-        cls = c4.selectbox("Class (type to search)", range(spec.classes), key=f"fv-class:{spec.classes}",
+        cls = c4.selectbox(_("Class (type to search)"), range(spec.classes), key=f"fv-class:{spec.classes}",
                            persist_state=PERSIST, format_func=lambda i: f"{i}: {labels[i]}")
         return [fv.make_target(spec, layer, int(cls), "class")]
     n = report.row(layer).output_shape[2]
     # the key carries the layer, so a channel valid for one layer never overflows another
-    channel = c4.number_input(f"Channel (0–{n - 1})", 0, n - 1, 0, 1, key=f"fv-channel:{layer}", persist_state=PERSIST)
+    channel = c4.number_input(_("Channel (0–{last})").format(last=n - 1), 0, n - 1, 0, 1, key=f"fv-channel:{layer}",
+                              persist_state=PERSIST)
     return [fv.make_target(spec, layer, int(channel), objective)]
 
 
@@ -200,8 +216,8 @@ class _Heartbeat:
         now = time.monotonic()
         if now - self.last >= HEARTBEAT_S:
             self.last = now
-            self.bar.progress(self.step / self.steps,
-                              text=f"{self.label}: step {self.step} of {self.steps} ({now - self.t0:.1f} s)")
+            self.bar.progress(self.step / self.steps, text=_("{target}: step {step} of {steps} ({seconds} s)").format(
+                target=self.label, step=self.step, steps=self.steps, seconds=current().decimal(now - self.t0, 1)))
         self.step += 1
         return False
 
@@ -219,12 +235,14 @@ def run_visualisation(spec, weights, targets, settings, on_frame, should_stop) -
 def _caption(frame: fv.Frame, settings: fv.Settings) -> str:
     t = frame.targets[0]
     what = t.label if len(frame.targets) == 1 else (
-        f"{t.layer} {t.objective} {frame.targets[0].channel}–{frame.targets[-1].channel}")
-    state = (f"after {frame.step} of {frame.steps} steps" if frame.done and not frame.stopped
-             else f"stopped after {frame.step} of {frame.steps} steps")
-    text = f"{what}, {state}; {settings.size}x{settings.size} px, seed {settings.seed}"
+        f"{t.layer} {_objective_name(t.objective)} {frame.targets[0].channel}–{frame.targets[-1].channel}")
+    state = (_("{what}, after {step} of {steps} steps") if frame.done and not frame.stopped
+             else _("{what}, stopped after {step} of {steps} steps"))
+    text = _("{state}; {size}x{size} px, seed {seed}").format(
+        state=state.format(what=what, step=frame.step, steps=frame.steps), size=settings.size, seed=settings.seed)
     if frame.done and frame.objective_end is not None and len(frame.targets) == 1:
-        text += f"; objective {frame.objective_start[0]:.4g} → {frame.objective_end[0]:.4g}"
+        text += _("; objective {start} → {end}").format(start=f"{frame.objective_start[0]:.4g}",
+                                                          end=f"{frame.objective_end[0]:.4g}")
     return text
 
 
@@ -246,7 +264,7 @@ def _draw_images(slot, frame: fv.Frame, settings: fv.Settings, grid: bool) -> No
 
 
 def _short(t: fv.Target) -> str:
-    return f"{'class' if t.objective == 'class' else 'channel'} {t.channel}"
+    return (_("class {n}") if t.objective == "class" else _("channel {n}")).format(n=t.channel)
 
 
 def _file_stem(t: fv.Target, settings: fv.Settings) -> str:
@@ -260,24 +278,26 @@ def show_result(frame: fv.Frame, settings: fv.Settings, grid: bool, note: str | 
         st.warning(note)
     _draw_images(st, frame, settings, grid)
     t0 = frame.targets[0]
-    tail = " Shown from the cache: computed earlier with these exact settings." if cached else ""
+    tr = current()
+    tail = " " + _("Shown from the cache: computed earlier with these exact settings.") if cached else ""
     if grid:
-        st.caption(_caption(frame, settings) + f"; {frame.seconds:.1f} s for all {len(frame.targets)} in one batch."
-                   + tail)
+        st.caption(_caption(frame, settings) + "; " + _("{seconds} s for all {n} in one batch.").format(
+            seconds=tr.decimal(frame.seconds, 1), n=len(frame.targets)) + tail)
         c1, c2, c3 = st.columns([1, 1, 1])
         last = frame.targets[-1]
-        c1.download_button("Download the grid (PNG)", frame.grid_png(), width="stretch", mime="image/png",
+        c1.download_button(_("Download the grid (PNG)"), frame.grid_png(), width="stretch", mime="image/png",
                            file_name=f"{_file_stem(t0, settings)}-{last.channel}_grid.png", key="fv-dl-grid")
-        i = c2.selectbox("Enlarge one", range(len(frame.targets)), key=f"fv-pick:{t0.layer}:{t0.objective}:{len(frame.targets)}",
+        i = c2.selectbox(_("Enlarge one"), range(len(frame.targets)), key=f"fv-pick:{t0.layer}:{t0.objective}:{len(frame.targets)}",
                          persist_state=PERSIST, format_func=lambda i: _short(frame.targets[i]))
         i = min(int(i), len(frame.targets) - 1)
-        c3.download_button(f"Download {_short(frame.targets[i])} (PNG)", frame.png(i), width="stretch",
+        c3.download_button(_("Download {image} (PNG)").format(image=_short(frame.targets[i])), frame.png(i), width="stretch",
                            mime="image/png", file_name=_file_stem(frame.targets[i], settings) + ".png", key="fv-dl-one")
         st.image(frame.images[i], width=_single_width(settings.size), output_format="PNG",
-                 caption=f"{frame.targets[i].label}: {settings.size}x{settings.size} px")
+                 caption=f"{frame.targets[i].label}: {settings.size}x{settings.size} px")  # i18n: keep
     else:
-        st.caption(f"{t0.label}, {t0.objective} objective; {frame.seconds:.1f} s." + tail)
-        st.download_button("Download PNG", frame.png(0), mime="image/png", key="fv-dl",
+        st.caption(_("{target}, {objective} objective; {seconds} s.").format(
+            target=t0.label, objective=_objective_name(t0.objective), seconds=tr.decimal(frame.seconds, 1)) + tail)
+        st.download_button(_("Download PNG"), frame.png(0), mime="image/png", key="fv-dl",
                            file_name=_file_stem(t0, settings) + ".png")
 
 
@@ -285,24 +305,27 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
     key = fv.result_key_for(spec, weights, targets, settings)
     found = RESULTS.get(key)
     c1, c2, c3 = st.columns([1, 1, 4])
-    go = c1.button("Visualise", type="primary", key="fv-go", width="stretch")
+    go = c1.button(_("Visualise"), type="primary", key="fv-go", width="stretch")
     running = go and found is None
-    c2.button("Stop", key="fv-stop", disabled=not running, width="stretch",
-              help="Ends the run and keeps the last image")
+    c2.button(_("Stop"), key="fv-stop", disabled=not running, width="stretch",
+              help=_("Ends the run and keeps the last image"))
     n = len(targets)
     every = frame_every(settings.steps)
-    c3.caption(f"{n} image{'s' if n > 1 else ''} of {settings.size}x{settings.size} px, {settings.steps} steps; "
-               f"the image{'s' if n > 1 else ''} update{'' if n > 1 else 's'} every "
-               f"{'step' if every == 1 else f'{every} steps'}. Any click in the page stops a run.")
+    c3.caption(ngettext("{n} image of {size}x{size} px, {steps} steps", "{n} images of {size}x{size} px, {steps} steps", n)
+               .format(n=n, size=settings.size, steps=settings.steps) + "; "
+               + ngettext("updated every {every} step", "updated every {every} steps", every).format(every=every) + ". "
+               + _("Any click in the page stops a run."))
     if running:
-        bar = st.progress(0.0, text="Starting…")
+        bar = st.progress(0.0, text=_("Starting…"))
         slot = st.empty()
-        label = targets[0].label if n == 1 else f"{n} channels of {targets[0].layer}"
+        label = targets[0].label if n == 1 else _("{n} channels of {layer}").format(n=n, layer=targets[0].layer)
+        tr = current()
 
         def on_frame(frame: fv.Frame) -> None:
             st.session_state["fv-last"] = (key, frame)  # first: a click may end the run at the next call
-            bar.progress(frame.progress, text=f"{label}: step {frame.step} of {frame.steps}, objective "
-                                              f"{frame.objective[0]:.4g} ({frame.seconds:.1f} s)")
+            bar.progress(frame.progress, text=_("{target}: step {step} of {steps}, objective {value} ({seconds} s)").format(
+                target=label, step=frame.step, steps=frame.steps, value=f"{frame.objective[0]:.4g}",
+                seconds=tr.decimal(frame.seconds, 1)))
             if not frame.done:
                 _draw_images(slot, frame, settings, grid)
 
@@ -323,12 +346,12 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
         return
     last = st.session_state.get("fv-last")
     if last is not None and last[0] == key:
-        st.info(f"Stopped after {last[1].step} of {last[1].steps} steps: this is the last image. "
-                "Press Visualise to run again from the start.")
+        st.info(_("Stopped after {step} of {steps} steps: this is the last image. Press Visualise to run again "
+                  "from the start.").format(step=last[1].step, steps=last[1].steps))
         show_result(last[1], settings, grid, None, cached=False)
         return
-    st.info("Press Visualise to watch the image form." if n == 1
-            else f"Press Visualise to compute all {n} images in one batch.")
+    st.info(_("Press Visualise to watch the image form.") if n == 1
+            else _("Press Visualise to compute all {n} images in one batch.").format(n=n))
 
 
 def render(ctx: ViewContext) -> None:
@@ -336,16 +359,16 @@ def render(ctx: ViewContext) -> None:
     spec = ctx.spec
     h, w, c = spec.input_shape
     if c not in (1, 3):
-        st.info(f"The {spec.name} model takes {h}x{w}x{c} inputs, not images, so there is no picture to draw. "
-                "Choose a preset with an image input (googlenet, simplified or naive).")
+        st.info(_("The {name} model takes {h}x{w}x{c} inputs, not images, so there is no picture to draw. "
+                  "Choose a preset with an image input (googlenet, simplified or naive).").format(name=spec.name, h=h, w=w, c=c))
         return
-    st.caption(INTRO)
+    st.caption(_(INTRO))
     weights = weights_ui("fv")
     if weights is None:
         return
     if not weights.trained:
-        st.warning(RANDOM_FEATUREVIS_NOTE[0].upper() + RANDOM_FEATUREVIS_NOTE[1:] + ".")
-    grid = st.radio("Show", MODES, key="fv-mode", persist_state=PERSIST, horizontal=True) == MODES[1]
+        st.warning(_(RANDOM_NOTE))
+    grid = st.radio(_("Show"), MODES, key="fv-mode", persist_state=PERSIST, horizontal=True, format_func=_) == MODES[1]
     target_area = st.container()
     settings = settings_ui(spec, grid)
     try:

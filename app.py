@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inception_viz import config, counter, i18n, presets
+from inception_viz import config, counter, exports, i18n, presets
 from inception_viz.graph import shape_str
 from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
-from inception_viz.views.common import LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, localized, uploaded_config, wkey
+from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, export_button, localized,
+                                        uploaded_config, wkey)
 
 #: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
@@ -173,8 +174,7 @@ def sidebar_ui(spec) -> str | None:
 
     sb.subheader(_("Share"))
     sb.caption(_("The address bar holds the whole model: copy it to share this exact configuration."))
-    sb.download_button(_("Download config JSON"), config.dumps_config(spec), file_name=f"{spec.name}.json",
-                       mime="application/json", width="stretch")
+    export_button(_("Download config JSON"), "json", spec, exports.config_json(spec), where=sb, width="stretch")
     up = wkey("upload")
     sb.file_uploader(_("Load a config JSON"), type=["json"], key=up, on_change=_on_upload, args=(up,),
                      max_upload_size=1, help=_("at most {size} KiB").format(size=MAX_UPLOAD_BYTES // 1024))

@@ -19,9 +19,6 @@ Mosaics and overlays are plain numpy (:mod:`inception_viz.images`).
 from __future__ import annotations
 
 import gc
-import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -45,6 +45,7 @@ NOT_YET_CONVERTED = frozenset({
     "instantiate.py",
     "paper.py",
     "predictions.py",
+    "receptive.py",
     "seed.py",
 })
 

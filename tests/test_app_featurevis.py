@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from inception_viz import featurevis as fv
@@ -18,6 +17,7 @@ from inception_viz.cli_featurevis import RANDOM_FEATUREVIS_NOTE
 from inception_viz.presets import preset
 from inception_viz.views import featurevis as view
 from inception_viz.weights import random_weights
+from tests.test_app_downloads import download, served  # noqa: F401  (served: the download recorder fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -39,22 +39,6 @@ def fresh(tmp_path, monkeypatch):
 
     monkeypatch.setattr(fv, "visualize", counted)
     return calls
-
-
-@pytest.fixture
-def served(monkeypatch):
-    """``{file_name: bytes}`` of every download button offered from now on (AppTest keeps
-    no served files: record what the buttons hand the media file manager)."""
-    files: dict[str, bytes] = {}
-    add = MediaFileManager.add
-
-    def record(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if is_for_static_download:
-            files[file_name] = bytes(data)
-        return add(self, data, mimetype, coordinates, file_name=file_name, is_for_static_download=is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", record)
-    return files
 
 
 def open_view(**session) -> AppTest:
@@ -134,7 +118,7 @@ def test_a_run_shows_the_png_of_featurevis_visualize_and_reopening_uses_the_cach
     assert len(fresh) == 1 and fresh[0] == [target]
     name = f"featurevis_inception_3a_3x3_5_channel_{SIZE}px_seed0.png"
     expected = reference(target)
-    assert served[name] == expected.png(0)  # same seed, same settings: the same bytes
+    assert download(served, name) == ("image/png", expected.png(0))  # same seed, same settings: the same bytes
     assert image_counts(at) == [1]
     caption = at.get("image")[0].proto.imgs[0].caption
     assert f"inception_3a_3x3 channel 5, after {STEPS} of {STEPS} steps; {SIZE}x{SIZE} px, seed 0" in caption
@@ -169,10 +153,10 @@ def test_the_grid_shows_n_channels_from_one_batch(fresh, served):
     assert [i.caption for i in images[0].proto.imgs] == ["channel 4", "channel 5", "channel 6"]
     expected = reference(targets)
     stem = f"featurevis_inception_3a_5x5_4_channel_{SIZE}px_seed0"
-    assert served[f"{stem}-6_grid.png"] == expected.grid_png()
-    assert served[f"{stem}.png"] == expected.png(0)
+    assert download(served, f"{stem}-6_grid.png") == ("image/png", expected.grid_png())
+    assert download(served, f"{stem}.png") == ("image/png", expected.png(0))
     at.selectbox(key="fv-pick:inception_3a_5x5:channel:3").set_value(2).run()
-    assert served[f"featurevis_inception_3a_5x5_6_channel_{SIZE}px_seed0.png"] == expected.png(2)
+    assert download(served, f"featurevis_inception_3a_5x5_6_channel_{SIZE}px_seed0.png") == ("image/png", expected.png(2))
     assert len(fresh) == 1  # choosing one to enlarge reuses the cached batch
 
 

@@ -110,7 +110,7 @@ def test_a_run_shows_the_png_of_featurevis_visualize_and_reopening_uses_the_cach
     at = small(open_view())
     at.selectbox(key="fv-group").set_value("inception_3a").run()
     at.selectbox(key="fv-part:inception_3a").set_value("3x3").run()
-    at.number_input(key="fv-channel:inception_3a_3x3").set_value(5).run()
+    at.number_input(key="fv-channel:inception_3a_3x3:128").set_value(5).run()
     at.button(key="fv-go").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -126,7 +126,7 @@ def test_a_run_shows_the_png_of_featurevis_visualize_and_reopening_uses_the_cach
     # the next run of the page (and a new session) show the finished image without recomputing
     at.run()
     again = open_view(**{"fv-group": "inception_3a", "fv-part:inception_3a": "3x3",
-                         "fv-channel:inception_3a_3x3": 5, "fv-steps": STEPS, "fv-size": SIZE})
+                         "fv-channel:inception_3a_3x3:128": 5, "fv-steps": STEPS, "fv-size": SIZE})
     for page in (at, again):
         assert any("Shown from the cache" in c.value for c in page.caption)
         assert image_counts(page) == [1]
@@ -142,7 +142,7 @@ def test_the_grid_shows_n_channels_from_one_batch(fresh, served):
     small(at, "fv-grid-size")
     at.selectbox(key="fv-group").set_value("inception_3a").run()
     at.selectbox(key="fv-part:inception_3a").set_value("5x5").run()
-    at.number_input(key="fv-first:inception_3a_5x5:channel").set_value(4).run()
+    at.number_input(key="fv-first:inception_3a_5x5:channel:32").set_value(4).run()
     at.slider(key="fv-grid-n").set_value(3).run()
     at.button(key="fv-go").click().run()
     assert not at.exception, at.exception
@@ -172,7 +172,7 @@ def test_a_stopped_run_keeps_its_last_frame():
     partial = next(f for f in fv.visualize_steps(runner, target, settings, every=3) if not f.done)
     key = fv.result_key_for(spec, random_weights(0), [target], settings)
     assert key == fv.result_key(runner, [target], settings)  # the key needs no model
-    at = open_view(**{"fv-last": (key, partial), "fv-group": "inception_3a", "fv-channel:inception_3a": 2,
+    at = open_view(**{"fv-last": (key, partial), "fv-group": "inception_3a", "fv-channel:inception_3a:256": 2,
                       "fv-steps": 8, "fv-size": SIZE})
     assert any("Stopped after 3 of 8 steps" in i.value for i in at.info)
     assert "stopped after 3 of 8 steps" in at.get("image")[0].proto.imgs[0].caption
@@ -229,3 +229,15 @@ def test_the_view_speaks_spanish():
     assert any(w.value.startswith("Estos pesos son aleatorios: una red sin entrenar no tiene características")
                for w in at.warning)
     assert at.number_input(key="fv-steps").label == "Pasos"
+
+
+def test_an_edit_that_narrows_the_layer_gives_a_fresh_channel_box():
+    """Channel 100 of inception_3a_3x3 (128 wide); an edit to 64 filters: the box starts
+    again at 0 with the new range instead of holding a channel that no longer exists."""
+    at = open_view(**{"fv-group": "inception_3a", "fv-part:inception_3a": "3x3"})
+    at.number_input(key="fv-channel:inception_3a_3x3:128").set_value(100).run()
+    at.session_state["spec"] = preset("googlenet").with_block("inception_3a", **{"3x3": 64})
+    at.run()
+    assert not at.exception and not at.error
+    box = at.number_input(key="fv-channel:inception_3a_3x3:64")
+    assert box.value == 0 and box.max == 63

@@ -173,13 +173,11 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
                                                            if layer in fv.layer_names(report) else 1)
         label = _("From class (0–{last})") if objective == "class" else _("From channel (0–{last})")
         first = c4.number_input(label.format(last=total - 1), 0, max(0, total - 1), 0, DEFAULT_GRID,
-                                key=f"fv-first:{layer}:{objective}", persist_state=PERSIST)
+                                key=f"fv-first:{layer}:{objective}:{total}", persist_state=PERSIST)
         n = st.slider(_("Images in the grid (one batch)"), 1, MAX_GRID, DEFAULT_GRID, key="fv-grid-n",
                       persist_state=PERSIST, help=_("Channels first … first + N - 1; at most {pixels} pixels per batch")
                       .format(pixels=current().int(fv.MAX_BATCH_PIXELS)))
         return fv.channel_targets(spec, layer, int(n), int(first), objective)
-    if group == TYPED:  # handled above
-        raise AssertionError("unreachable")
     if objective == "branch":
         return [fv.make_target(spec, group, branch, "branch")]
     if objective == "layer":
@@ -190,8 +188,9 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
                            persist_state=PERSIST, format_func=lambda i: f"{i}: {labels[i]}")
         return [fv.make_target(spec, layer, int(cls), "class")]
     n = report.row(layer).output_shape[2]
-    # the key carries the layer, so a channel valid for one layer never overflows another
-    channel = c4.number_input(_("Channel (0–{last})").format(last=n - 1), 0, n - 1, 0, 1, key=f"fv-channel:{layer}",
+    # the key carries the layer and its width, so a channel valid for one layer (or for the
+    # layer before an edit narrowed it) never overflows another
+    channel = c4.number_input(_("Channel (0–{last})").format(last=n - 1), 0, n - 1, 0, 1, key=f"fv-channel:{layer}:{n}",
                               persist_state=PERSIST)
     return [fv.make_target(spec, layer, int(channel), objective)]
 

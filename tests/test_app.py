@@ -237,6 +237,7 @@ VIEW_MARKS = {
     "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
     "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
     "receptive": lambda at: any(t.key == "rf-on" for t in at.toggle),
+    "featurevis": lambda at: any(r.key == "fv-mode" for r in at.radio),
 }
 
 

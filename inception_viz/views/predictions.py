@@ -23,12 +23,12 @@ MAX_IMAGE_UPLOAD_MB = 20
 HW = "height × width"
 
 
-def _zoo_missing_ui() -> None:
+def _zoo_missing_ui(prefix: str = "pred") -> None:
     from inception_viz import weights as W
 
     st.info(f"The ImageNet weights (googlenet-12.onnx, {fmt_int(W.ZOO_SIZE)} bytes) are not in {W.cache_dir()} yet.")
     c1, c2 = st.columns(2)
-    if c1.button("Download from the ONNX Model Zoo", key="pred-download"):
+    if c1.button("Download from the ONNX Model Zoo", key=f"{prefix}-download"):
         bar = st.progress(0.0, text="Downloading googlenet-12.onnx…")
         try:
             W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=f"{fmt_int(d)} of {fmt_int(t)} bytes"))
@@ -36,7 +36,7 @@ def _zoo_missing_ui() -> None:
             st.error(str(exc))
             return
         st.rerun()
-    local = c2.text_input("…or the path of a copy on this machine", key="pred-zoo-path", persist_state=PERSIST,
+    local = c2.text_input("…or the path of a copy on this machine", key=f"{prefix}-zoo-path", persist_state=PERSIST,
                           placeholder="/media/usb/googlenet-12.onnx")
     if local:
         try:
@@ -49,24 +49,25 @@ def _zoo_missing_ui() -> None:
                f"{W.cache_dir()} (or set INCEPTION_VIZ_CACHE), or upload it under “{WEIGHT_SOURCES[2]}”.")
 
 
-def weights_ui():
+def weights_ui(prefix: str = "pred"):
     """The chosen weights, or ``None`` while none are available. A bad file shows an error
-    and keeps the last good weights."""
+    and keeps the last good weights. ``prefix`` starts the widget keys: the view that draws
+    them (Feature visualisation calls this with its own)."""
     import hashlib
 
     from inception_viz import weights as W
 
-    source = st.radio("Weights", WEIGHT_SOURCES, key="pred-source", persist_state=PERSIST, horizontal=True)
+    source = st.radio("Weights", WEIGHT_SOURCES, key=f"{prefix}-source", persist_state=PERSIST, horizontal=True)
     if source == WEIGHT_SOURCES[0]:
         return W.random_weights(0)
     if source == WEIGHT_SOURCES[1]:
         path = W.cached_zoo_path()
         if path is None:
-            _zoo_missing_ui()
+            _zoo_missing_ui(prefix)
             return None
         return zoo_weights(str(path), path.stat().st_mtime_ns)
     up = st.file_uploader("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app", type=["onnx", "keras", "h5"],
-                          key="pred-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
+                          key=f"{prefix}-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
         st.info("Upload a weights file: the ONNX Model Zoo's googlenet-12.onnx, or a .keras / .weights.h5 saved by this app.")
         return None
@@ -75,11 +76,11 @@ def weights_ui():
         weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
         st.error(f"{up.name}: {exc}")
-        last = st.session_state.get("pred-good-weights")
+        last = st.session_state.get(f"{prefix}-good-weights")
         if last is not None:
             st.caption(f"Still using {last.label}.")
         return last
-    st.session_state["pred-good-weights"] = weights
+    st.session_state[f"{prefix}-good-weights"] = weights
     return weights
 
 

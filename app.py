@@ -20,15 +20,17 @@ demand.
 
 from __future__ import annotations
 
+import traceback
+
 import streamlit as st
 
-from inception_viz import config, counter, presets
+from inception_viz import config, counter, presets, trust
 from inception_viz.counter import fmt_int
 from inception_viz.graph import shape_str
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key
-from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, uploaded_config, wkey
+from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, error, uploaded_config, visitor_trusted, wkey
 
 #: The view tabs' widget key; its session-state value is the open tab's label.
 VIEW_KEY = "view"
@@ -162,7 +164,7 @@ def headline_ui(spec, report, base) -> None:
     if spec.description:
         st.caption(spec.description)
     if st.session_state.error:
-        st.error(st.session_state.error)
+        error(st.session_state.error)
 
     def delta(a: int, b: int) -> str | None:
         return None if a == b else f"{a - b:+,} vs preset"
@@ -188,8 +190,7 @@ def open_view(ctx: ViewContext) -> None:
         view.module.render(ctx)
 
 
-def main() -> None:
-    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
+def page() -> None:
     init_state()
     spec = current_spec()
     report = counter.analyze(spec)
@@ -197,6 +198,21 @@ def main() -> None:
     focus = sidebar_ui(spec)
     headline_ui(spec, report, base)
     open_view(ViewContext(spec, report, base, focus))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
+    if trust.shared_mode():
+        # Streamlit's own handler (widget callbacks, anything outside page()) shows no traceback.
+        st.set_option("client.showErrorDetails", "none")
+    try:
+        page()
+    except Exception as exc:  # noqa: BLE001 - an untrusted visitor sees no traceback (paths, account)
+        if visitor_trusted():
+            raise
+        traceback.print_exc()  # for the lecturer's terminal
+        st.error(f"Something went wrong on the server ({type(exc).__name__}); the lecturer's terminal has the "
+                 "details. Your model is kept: reload the page to continue.")
 
 
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers

@@ -19,7 +19,9 @@ The estimate (bytes, float32, batch ``n``)::
 The limit is ``INCEPTION_VIZ_MAX_MODEL_MB`` megabytes (1 MB = 1,000,000 bytes), default
 :data:`DEFAULT_MAX_MODEL_MB` (4096): room for a model and its forward pass next to the app
 and TensorFlow (about 1 GB) on a laptop-class machine with 8-24 GB, with several models in
-the app's cache. Raise it on a bigger machine.
+the app's cache. Raise it on a bigger machine. In shared mode (``INCEPTION_VIZ_SHARED``,
+see :mod:`inception_viz.trust`) the default is :data:`SHARED_MAX_MODEL_MB` (1024): a
+whole class builds models on one server, and GoogLeNet at 224x224 needs about 90 MB.
 
 Nothing here imports TensorFlow, so the app can check before it loads it.
 """
@@ -34,6 +36,7 @@ from .spec import ModelSpec, SpecError
 
 ENV_VAR = "INCEPTION_VIZ_MAX_MODEL_MB"
 DEFAULT_MAX_MODEL_MB = 4096
+SHARED_MAX_MODEL_MB = 1024
 MB = 1_000_000
 BYTES_PER_VALUE = 4  # float32
 WEIGHT_FACTOR = 2
@@ -67,12 +70,15 @@ def estimate_memory(spec: ModelSpec, batch: int = 1) -> MemoryEstimate:
 
 
 def max_model_mb(environ=None) -> int:
-    """The limit in MB: ``INCEPTION_VIZ_MAX_MODEL_MB`` if set, else 4096.
-    A malformed value is an error (silently ignoring it would hide the lecturer's intent)."""
+    """The limit in MB: ``INCEPTION_VIZ_MAX_MODEL_MB`` if set, else 1024 in shared mode and
+    4096 otherwise. A malformed value is an error (silently ignoring it would hide the
+    lecturer's intent)."""
+    from .trust import shared_mode
+
     environ = os.environ if environ is None else environ
     raw = environ.get(ENV_VAR, "").strip()
     if not raw:
-        return DEFAULT_MAX_MODEL_MB
+        return SHARED_MAX_MODEL_MB if shared_mode(environ) else DEFAULT_MAX_MODEL_MB
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
         raise SpecError(f"{ENV_VAR} must be a whole number of megabytes from 1 to 999999999; got {raw[:40]!r}")
     return int(raw)
@@ -96,6 +102,7 @@ def check_buildable(spec: ModelSpec, batch: int = 1, limit_mb: int | None = None
 __all__ = [
     "ENV_VAR",
     "DEFAULT_MAX_MODEL_MB",
+    "SHARED_MAX_MODEL_MB",
     "MemoryEstimate",
     "estimate_memory",
     "max_model_mb",

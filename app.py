@@ -13,6 +13,10 @@ preset switch, an upload or a restored URL never leaves a stale widget value beh
 edit is accepted only if the analytic counter accepts the new spec; otherwise ``st.error``
 says what is wrong and the last good model stays on screen.
 
+Who is watching matters (``inception_viz.trust``): in shared mode, and in local mode for any
+browser not on the server's machine, no view shows a server path, and an unexpected exception
+shows only its type (``ServerError``), never a traceback.
+
 Only the open view runs (lazy tabs): a hidden view costs nothing and sends nothing.
 Nothing on the first page imports TensorFlow; "Instantiate" and "Predictions" load it on
 demand.
@@ -190,6 +194,10 @@ def open_view(ctx: ViewContext) -> None:
         view.module.render(ctx)
 
 
+class ServerError(Exception):
+    """What an untrusted visitor sees of an unexpected exception: its type, no traceback."""
+
+
 def page() -> None:
     init_state()
     spec = current_spec()
@@ -202,17 +210,20 @@ def page() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
-    if trust.shared_mode():
-        # Streamlit's own handler (widget callbacks, anything outside page()) shows no traceback.
+    # Streamlit's own handler (a widget callback, anything outside page()) is process-wide and
+    # cannot ask who is watching: it shows no traceback. page()'s handler below decides per
+    # visitor (inception_viz.trust): the lecturer's own browser gets the traceback.
+    if st.get_option("client.showErrorDetails") != "none":
         st.set_option("client.showErrorDetails", "none")
     try:
         page()
     except Exception as exc:  # noqa: BLE001 - an untrusted visitor sees no traceback (paths, account)
-        if visitor_trusted():
-            raise
         traceback.print_exc()  # for the lecturer's terminal
-        st.error(f"Something went wrong on the server ({type(exc).__name__}); the lecturer's terminal has the "
-                 "details. Your model is kept: reload the page to continue.")
+        if visitor_trusted():
+            st.exception(exc)
+        else:  # never raised: no traceback, no chained cause; tests still see an exception element
+            st.exception(ServerError(f"Something went wrong on the server ({type(exc).__name__}); the lecturer's "
+                                     "terminal has the details. Your model is kept: reload the page to continue."))
 
 
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers

@@ -196,3 +196,73 @@ def test_an_exception_shows_no_traceback_to_an_untrusted_visitor(monkeypatch, tm
     as_visitor(monkeypatch, LOOPBACK, shared=False)  # the lecturer sees the traceback
     at = open_view("charts")
     assert at.exception and where["cache"] in at.exception[0].message
+
+
+# ---------------------------------------------------------------------------------------
+# the queue on the page (views.common.heavy)
+
+
+def _heavy_script():
+    import streamlit as st
+
+    from inception_viz.views.common import heavy
+
+    with heavy("build"):
+        st.write("built")
+
+
+def _spy_placeholders(monkeypatch, on_first) -> list[str]:
+    """What the heavy section's placeholder said while it waited; ``on_first()`` runs once,
+    after the first message (so the test releases the queue only once the page showed it)."""
+    import streamlit as st
+
+    said: list[str] = []
+    real = st.empty
+
+    def say(show, body, **k):
+        said.append(body)
+        if len(said) == 1:
+            on_first()
+        return show(body, **k)
+
+    def empty():
+        ph = real()
+        for kind in ("info", "warning"):
+            show = getattr(ph, kind)
+            setattr(ph, kind, lambda body, _show=show, **k: say(_show, body, **k))
+        return ph
+
+    monkeypatch.setattr(st, "empty", empty)
+    return said
+
+
+@pytest.mark.parametrize("holder", ["another session", "this session"])
+def test_a_waiting_visitor_sees_the_queue_and_then_runs(monkeypatch, holder):
+    from streamlit.testing.v1 import AppTest
+
+    gate = heavy.HeavyGate(slots=1)
+    monkeypatch.setattr(heavy, "GATE", gate)
+    session = "test session id" if holder == "this session" else "student-7"  # AppTest's session id
+    other = gate.join(session, "prediction")
+    assert gate.wait(other, 0)
+    queued = gate.join("student-8", "build") if holder == "another session" else None  # one more in line
+
+    def release():
+        def run():
+            gate.leave(other)
+            if queued is not None:
+                assert gate.wait(queued, 5)
+                gate.leave(queued)
+
+        threading.Thread(target=run).start()
+
+    said = _spy_placeholders(monkeypatch, release)
+    at = AppTest.from_function(_heavy_script, default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.markdown] == ["built"]
+    if holder == "another session":
+        assert said[0] == ("Waiting for 2 other heavy requests (model builds, predictions, Grad-CAM) to finish: "
+                           "your build is number 3 in the queue."), said
+    else:  # a second request of the same session while its first still runs elsewhere
+        assert said[0].startswith("Your prediction is still running: one heavy request at a time per visitor"), said
+    assert gate.counts() == (0, 0)

@@ -42,6 +42,7 @@ GOALS: dict[str, tuple[float, str]] = {
     "edit_to_activations_over_naive": (1.0, "width edit -> rebuilt model -> first activations / (build + predict)"),
     "cold_start_over_tf_import": (1.0, "app.py default page, AppTest, fresh process / import tensorflow, fresh process"),
     "rss_growth_mb_50_edits": (300.0, "resident memory growth over 50 edit -> build -> forward cycles, MB"),
+    "featurevis_step_over_forward": (2.5, "one feature-visualisation ascent step (224 px, inception_4c) / full forward"),
 }
 KEYS = tuple(GOALS)
 
@@ -475,6 +476,34 @@ def measure_mosaic(ctx):
     ctx.absolute["activations_view_bytes_goal"] = ACTIVATIONS_BYTES_GOAL
 
 
+#: The feature-visualisation target of the benchmark (issue 10).
+FEATUREVIS_TARGET = "inception_4c:97"
+
+
+def measure_featurevis(ctx):
+    """featurevis_step_over_forward: one ascent step (Fourier image -> transform ->
+    forward to inception_4c -> backward to the image -> Adam) at 224 px / the app's full
+    forward at 224 px, timed in turns. Full run: also one whole 256-step visualisation
+    with the traced step (``featurevis_256_steps_s``)."""
+    fv = _module("inception_viz.featurevis")
+    runner = ctx.app.inference.get_runner(ctx.spec)  # the cached runner of ctx.model
+    target = fv.parse_target(ctx.spec, FEATUREVIS_TARGET)
+    settings = fv.Settings(size=224)
+    t0 = time.perf_counter()
+    step = fv.ascent_step(runner, target, settings)
+    step()  # traces
+    ctx.absolute["featurevis_trace_s"] = time.perf_counter() - t0
+    forward = ctx.app.forward(runner.model)
+    t = _interleaved({"forward": lambda: forward(ctx.x), "step": step}, ctx.plan.forward_rounds, ctx.plan.warmup)
+    ctx.absolute["featurevis_step_ms"] = t["step"] * 1e3
+    ctx.absolute["featurevis_forward_ms"] = t["forward"] * 1e3
+    if not ctx.plan.quick:
+        _settle()
+        frame = fv.visualize(runner, target, fv.Settings(steps=256, size=224), every=256)
+        ctx.absolute["featurevis_256_steps_s"] = frame.seconds
+    return t["step"] / t["forward"]
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -580,6 +609,7 @@ def run_bench(quick: bool = False, progress=None) -> dict:
     step(None, "analytic count and edit -> views vs Keras build", measure_counts_and_views)
     step(None, "forward vs model.predict, onnxruntime, activations", measure_forwards)
     step(None, "mosaics", measure_mosaic)
+    step("featurevis_step_over_forward", "feature visualisation step vs forward", measure_featurevis)
     step("edit_to_activations_over_naive", "edit -> activations", measure_edit_to_activations)
     step("rss_growth_mb_50_edits", f"memory over {plan.rss_cycles} edit cycles", measure_rss)
 

@@ -23,7 +23,7 @@ from .spec import BRANCH_KEYS, ModelSpec, SpecError
 
 #: Modules that add subcommands with a ``register(subparsers)`` function. Their commands
 #: import TensorFlow only when run, so ``table`` and ``paper`` stay fast.
-COMMAND_MODULES = ("inception_viz.cli_images", "inception_viz.bench")
+COMMAND_MODULES = ("inception_viz.cli_images", "inception_viz.cli_exports", "inception_viz.cli_featurevis", "inception_viz.bench")
 
 EXIT_BAD_INPUT = 2
 
@@ -38,12 +38,13 @@ class _Parser(argparse.ArgumentParser):
 
 def load_spec(args) -> ModelSpec:
     """The spec named by ``--preset`` or ``--config`` (a JSON file, ``-`` for stdin)."""
-    from .config import load_config_file, loads_config
+    from .config import MAX_CONFIG_BYTES, load_config_file, loads_config, read_bounded
     from .presets import preset
 
     if getattr(args, "config", None):
-        if args.config == "-":
-            return loads_config(sys.stdin.read())
+        if args.config == "-":  # bytes: the limit counts bytes, and a BOM is handled as for files
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            return loads_config(read_bounded(stream, MAX_CONFIG_BYTES, "config on stdin"))
         return load_config_file(args.config)
     return preset(args.preset or "googlenet")
 
@@ -62,8 +63,18 @@ def _shape(s) -> str:
 # table
 
 
+def _rf_json(field) -> dict | None:
+    return None if field is None else field.to_json()
+
+
+def _rf_label(field) -> str:
+    return "" if field is None else field.label
+
+
 def table_json(report: Report) -> dict:
-    """The ``table --format json`` document (a contract: see README)."""
+    """The ``table --format json`` document (a contract: see README). Every row, every
+    entry of a block's ``layers`` and every branch has ``receptive_field``
+    (``{"size": [h, w], "jump": [h, w], "start": [h, w]}``; ``null`` for a dropped branch)."""
     spec = report.spec
     rows = []
     for r in report.rows:
@@ -77,13 +88,15 @@ def table_json(report: Report) -> dict:
             "activations": r.activations,
             "depth": r.depth,
             "detail": r.detail,
+            "receptive_field": _rf_json(r.receptive_field),
         }
         if r.aux:
             row["aux"] = True
         if r.branches is not None:
             row["widths"] = spec.block(r.name).widths
             row["branches"] = {
-                k: {"params": b.params, "weights": b.weights, "macs": b.macs, "channels": b.channels}
+                k: {"params": b.params, "weights": b.weights, "macs": b.macs, "channels": b.channels,
+                    "receptive_field": _rf_json(b.receptive_field)}
                 for k, b in r.branches.items()
             }
         if r.parts:
@@ -95,6 +108,7 @@ def table_json(report: Report) -> dict:
                     "params": p.params,
                     "weights": p.weights,
                     "macs": p.macs,
+                    "receptive_field": _rf_json(p.receptive_field),
                 }
                 for p in r.parts
             ]
@@ -113,6 +127,7 @@ def table_json(report: Report) -> dict:
         "total_macs": report.total_macs,
         "total_activations": report.total_activations,
         "units": {
+            "receptive_field": "input pixels per axis [H, W]: size of one unit's field, jump between units, start = centre of the top-left unit's field",
             "params": "weights + biases",
             "macs": "multiply-adds, one per weight per output position",
             "activations": "values output (H*W*C)",
@@ -121,7 +136,7 @@ def table_json(report: Report) -> dict:
     }
 
 
-CSV_COLUMNS = ("name", "kind", "branch", "output_shape", "params", "weights", "macs", "channels")
+CSV_COLUMNS = ("name", "kind", "branch", "output_shape", "params", "weights", "macs", "channels", "rf")
 
 
 def table_csv(report: Report) -> str:
@@ -130,25 +145,29 @@ def table_csv(report: Report) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for r in report.rows:
-        w.writerow((r.name, r.kind, "", _shape(r.output_shape), r.params, r.weights, r.macs, r.output_shape[2]))
+        w.writerow((r.name, r.kind, "", _shape(r.output_shape), r.params, r.weights, r.macs, r.output_shape[2],
+                    _rf_label(r.receptive_field)))
         for k, b in (r.branches or {}).items():
-            w.writerow((r.name, "branch", k, _shape((*r.output_shape[:2], b.channels)), b.params, b.weights, b.macs, b.channels))
+            w.writerow((r.name, "branch", k, _shape((*r.output_shape[:2], b.channels)), b.params, b.weights, b.macs,
+                        b.channels, _rf_label(b.receptive_field)))
     return buf.getvalue()
 
 
 def table_text(report: Report) -> str:
     spec = report.spec
-    head = ("layer", "kind", "detail", "output", "params", "MACs")
+    head = ("layer", "kind", "detail", "output", "params", "MACs", "rf")
     lines = []
     for r in report.rows:
-        lines.append((r.name, r.kind, r.detail, _shape(r.output_shape), fmt_int(r.params), fmt_int(r.macs)))
+        lines.append((r.name, r.kind, r.detail, _shape(r.output_shape), fmt_int(r.params), fmt_int(r.macs),
+                      _rf_label(r.receptive_field)))
         for i, k in enumerate(BRANCH_KEYS if r.branches else ()):
             b = r.branches[k]
             tree = "└─" if i == len(BRANCH_KEYS) - 1 else "├─"
             what = "dropped" if b.dropped else " + ".join(p.name.removeprefix(r.name + "_") for p in b.parts)
-            lines.append((f"  {tree} {k}", "branch", what, f"{b.channels} maps", fmt_int(b.params), fmt_int(b.macs)))
+            lines.append((f"  {tree} {k}", "branch", what, f"{b.channels} maps", fmt_int(b.params), fmt_int(b.macs),
+                          _rf_label(b.receptive_field) or "-"))
     widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
-    right = {4, 5}
+    right = {4, 5, 6}
 
     def fmt(row):
         return "  ".join(str(v).rjust(widths[i]) if i in right else str(v).ljust(widths[i]) for i, v in enumerate(row)).rstrip()
@@ -162,6 +181,7 @@ def table_text(report: Report) -> str:
         f"total: {fmt_int(report.total_params)} params ({fmt_int(report.total_weights)} weights + "
         f"{fmt_int(report.total_params - report.total_weights)} biases), "
         f"{fmt_int(report.total_macs)} MACs (multiply-adds)",
+        "rf: receptive field of one output unit, input pixels (HxW when not square)",
     ]
     return "\n".join(out) + "\n"
 

@@ -1,12 +1,17 @@
 """CLI commands on images: ``predict``, ``activations`` and ``weights``.
 
 ``python -m inception_viz predict IMAGE [--weights random|imagenet|FILE] [--top K] [--format text|json]``
-  JSON (a contract): ``{"predictions": [{"index": int, "label": str, "prob": float}, ...]}``,
-  highest probability first. Notes (random weights, re-initialised layers) go to stderr in
-  JSON mode so stdout stays pure JSON.
+  JSON (a contract): ``{"predictions": [{"index": int, "label": str, "prob": float}, ...],
+  "notes": [str, ...]}``, highest probability first; ``notes`` (random weights,
+  re-initialised layers, a network that differs from the one the weights were trained as:
+  LRN, input size, classes) is also written to stderr, one ``note:`` line each.
 ``python -m inception_viz activations IMAGE --block NAME --out DIR [--sort index|mean] [--gradcam]``
   writes one PNG mosaic per branch and one for the concat (``--block stem``: one per stem
   layer), named ``<block>_<branch>.png``, and prints each path with its colour scale.
+``python -m inception_viz rf IMAGE --block NAME [--branch KEY] [--unit ROW COL] [--square PX] --out FILE.png [--format text|json]``
+  a unit's theoretical receptive field and its effective one (gradient mass radii), with a
+  PNG of the gradient heat map and the theoretical field; IMAGE ``samples`` averages over
+  the four sample photos in one backward pass. JSON keys: see README "Receptive fields".
 ``python -m inception_viz weights download|install FILE|where``
   gets the ONNX Model Zoo GoogLeNet into the cache (SHA-256 checked).
 
@@ -32,14 +37,19 @@ def _image(arg: str):
     return read_image_file(arg)
 
 
+def add_weights_args(p: argparse.ArgumentParser, default: str | None = "random") -> None:
+    """``--weights SOURCE`` and ``--seed N``, as ``predict`` reads them (:func:`resolve_weights`)."""
+    p.add_argument("--weights", default=default, metavar="SOURCE",
+                   help="random (default), imagenet (the cached ONNX Model Zoo file), or a .onnx/.keras/.weights.h5 file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     from .cli import _add_model_args
 
     p.add_argument("image", metavar="IMAGE", help="image file, or a bundled sample: cat, coffee, astronaut, rocket")
     _add_model_args(p)
-    p.add_argument("--weights", default="random", metavar="SOURCE",
-                   help="random (default), imagenet (the cached ONNX Model Zoo file), or a .onnx/.keras/.weights.h5 file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
+    add_weights_args(p)
 
 
 def _runner(args, spec=None):
@@ -61,15 +71,16 @@ def cmd_predict(args) -> int:
     rgb = _image(args.image)
     runner = _runner(args)
     preds = runner.predict(rgb, min(args.top, runner.spec.classes))
-    note = runner.note
+    notes = runner.notes
     if args.format == "json":
-        if note:
+        for note in notes:
             sys.stderr.write(f"note: {note}\n")
-        doc = {"predictions": [{"index": p.index, "label": p.label, "prob": p.prob} for p in preds]}
+        doc = {"predictions": [{"index": p.index, "label": p.label, "prob": p.prob} for p in preds],
+               "notes": list(notes)}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     lines = [f"weights: {runner.weights.label}", f"preprocessing: {runner.preprocessing.description}"]
-    if note:
+    for note in notes:
         lines.append(f"note: {note}")
     lines.append("")
     lines.append(f"{'rank':>4}  {'index':>5}  {'prob':>9}  label")
@@ -113,8 +124,8 @@ def cmd_activations(args) -> int:
         path = out / f"{args.block}_gradcam.png"
         path.write_bytes(encode_png(overlay_heatmap(shown, g.heatmap)))
         sys.stdout.write(f"{path}  Grad-CAM for class {g.class_index} ({g.label}, p = {g.prob:.4f})\n")
-    if runner.note:
-        sys.stderr.write(f"note: {runner.note}\n")
+    for note in runner.notes:
+        sys.stderr.write(f"note: {note}\n")
     return 0
 
 
@@ -148,6 +159,58 @@ def cmd_weights(args) -> int:
     return 0
 
 
+def cmd_rf(args) -> int:
+    from .cli import load_spec
+    from .images import encode_png
+
+    spec = load_spec(args)
+    if args.block not in spec.block_names:
+        raise SpecError(f"no block named {args.block!r}; choose one of: {', '.join(spec.block_names)}")
+    if not args.out.lower().endswith(".png"):
+        raise SpecError(f"--out must name a .png file, got {args.out!r}")
+    if args.square is not None and args.square < 1:
+        raise SpecError(f"--square must be at least 1 pixel, got {args.square}")
+    samples = args.image == "samples" and not Path(args.image).exists()
+    images = None if samples else [_image(args.image)]
+    runner = _runner(args, spec)
+    from .receptive import effective_field, field_image, field_json, sample_images, unit_layer
+
+    unit_layer(runner, args.block, args.branch)  # a dropped branch fails before any work
+    if samples:
+        images = sample_images()
+    ef = effective_field(runner, images, args.block, args.branch, tuple(args.unit) if args.unit else None)
+    h, w = runner.spec.input_shape[:2]
+    shown = None  # averaged over the samples: the heat map alone
+    if not samples:
+        from .images import resize_to_input
+
+        shown = resize_to_input(images[0], (h, w), runner.preprocessing.resize)
+    out = Path(args.out)
+    out.write_bytes(encode_png(field_image(ef, shown)))
+    doc = field_json(ef, args.square)
+    doc["weights"] = runner.weights.label
+    doc["out"] = str(out)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    t, e, f = doc["theoretical"], doc["effective"], ef.field
+    box = "none (only padding)" if ef.box is None else f"rows {ef.box.top}..{ef.box.bottom}, columns {ef.box.left}..{ef.box.right}"
+    mass = "no gradient reached the input" if e["radius_50"] is None else (
+        f"50 % of the gradient within {e['radius_50']:g} px of the centre ({2 * e['radius_50'] + 1:g} px square), "
+        f"90 % within {e['radius_90']:g} px ({2 * e['radius_90'] + 1:g} px square)")
+    lines = [
+        f"{ef.layer}: unit ({ef.unit[0]}, {ef.unit[1]}) of its {ef.map_shape[0]}x{ef.map_shape[1]} map, "
+        f"{ef.images} image{'s' if ef.images > 1 else ''}, weights: {runner.weights.label}",
+        f"theoretical field: {f.label} px (jump {f.jump[0]}x{f.jump[1]} px), centred at ({t['centre'][0]}, {t['centre'][1]}), "
+        f"clipped to {box}",
+        f"effective field: {mass}; {e['share_inside_theoretical']:.1%} inside the theoretical field, "
+        f"{e['share_inside_square']:.1%} inside the central {e['square']} px square",
+        f"{out}  heat map (scaled to its maximum) with the theoretical field outlined",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 def register(subparsers) -> None:
     """Add ``predict``, ``activations`` and ``weights`` to the CLI's subparsers."""
     p = subparsers.add_parser("predict", help="top-k ImageNet classes for an image")
@@ -164,6 +227,19 @@ def register(subparsers) -> None:
     p.add_argument("--scale", type=int, default=1, help="enlarge every activation to NxN pixels (1-16)")
     p.add_argument("--gradcam", action="store_true", help="also write a Grad-CAM overlay for the top class")
     p.set_defaults(func=cmd_activations)
+
+    p = subparsers.add_parser("rf", help="theoretical and effective receptive field of a block's centre unit "
+                                         "(IMAGE = samples: averaged over the four sample photos)")
+    _common(p)
+    p.add_argument("--block", required=True, metavar="NAME", help="inception_3a ... inception_5b")
+    p.add_argument("--branch", choices=("concat", "1x1", "3x3", "5x5", "pool_proj"), default="concat",
+                   help="the unit's branch (default: the block's concat)")
+    p.add_argument("--unit", type=int, nargs=2, metavar=("ROW", "COL"),
+                   help="the unit in the map (default: the one whose field is centred nearest the image centre)")
+    p.add_argument("--square", type=int, metavar="PX", help="side of the central square for the mass share (default: the theoretical size)")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="PNG: the gradient heat map with the theoretical field")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_rf)
 
     p = subparsers.add_parser("weights", help="get the ImageNet weights (ONNX Model Zoo GoogLeNet) into the cache")
     p.add_argument("action", choices=("download", "install", "where"))

@@ -9,6 +9,11 @@ standard layers:
 * Caffe's ceil-mode max pool (``googlenet``) = zero padding at the bottom/right, then a
   valid max pool. Zeros never win: the pooled values follow a ReLU, so they are >= 0.
 * Caffe's LRN = ``tf.nn.local_response_normalization`` with ``alpha / size`` in a Lambda.
+
+With the auxiliary classifiers on, the script writes them too (Figure 3 of the paper,
+:data:`AUX_HELPER`, built like :func:`inception_viz.keras_model._aux`) and the model has
+three outputs: the network's probabilities first, then ``aux1``'s and ``aux2``'s. Its
+``count_params()`` is then the counter's total with the auxiliary heads.
 """
 
 from __future__ import annotations
@@ -47,6 +52,20 @@ def lrn(x, name, size=5, alpha=1e-4, beta=0.75, k=1.0):
     """Caffe's local response normalisation (TensorFlow does not divide alpha by size)."""
     return Lambda(lambda t: tf.nn.local_response_normalization(
         t, depth_radius=size // 2, bias=k, alpha=alpha / size, beta=beta), name=name)(x)
+'''
+
+
+AUX_HELPER = '''\
+def aux_classifier(x, name, classes):
+    """An auxiliary classifier (the paper's Figure 3; used in training only): average pool
+    5x5/3, 1x1 conv 128 + ReLU, FC 1024 + ReLU, dropout 70 %, linear, softmax."""
+    x = AveragePooling2D((5, 5), strides=(3, 3), padding="valid", name=f"{name}_pool")(x)
+    x = Conv2D(128, (1, 1), padding="same", activation="relu", name=f"{name}_conv")(x)
+    x = Flatten(name=f"{name}_fc_flatten")(x)
+    x = Dense(1024, activation="relu", name=f"{name}_fc")(x)
+    x = Dropout(0.7, name=f"{name}_dropout")(x)
+    x = Dense(classes, activation=None, name=f"{name}_classifier")(x)
+    return Softmax(name=f"{name}_softmax")(x)
 '''
 
 
@@ -113,19 +132,23 @@ def _layer_lines(layer, report: Report, spec: ModelSpec) -> list[str]:
 
 
 def code_params(spec: ModelSpec) -> int:
-    """The parameters of the network :func:`keras_code` writes (auxiliary heads left out)."""
-    return sum(r.params for r in analyze(spec).rows if not r.aux)
+    """The parameters of the network :func:`keras_code` writes: the counter's total
+    (auxiliary heads included when they are on)."""
+    return analyze(spec).total_params
 
 
 def keras_code(spec: ModelSpec) -> str:
-    """A runnable script that builds ``spec`` with Keras (see the module docstring).
-    Auxiliary classifiers are training-only and not written out."""
+    """A runnable script that builds ``spec`` with Keras (see the module docstring),
+    auxiliary classifiers included when ``spec.aux`` is on."""
     report = analyze(spec)
     active = spec.active_layers
-    main_rows = [r for r in report.rows if not r.aux]
-    params = sum(r.params for r in main_rows)
-    macs = sum(r.macs for r in main_rows)
-    aux_note = ["Auxiliary classifiers (training only) are left out."] if spec.active_aux_heads else []
+    aux_after = {a.after: a.name for a in spec.active_aux_heads}
+    params, macs = report.total_params, report.total_macs
+    aux_note = (
+        [f"With the auxiliary classifiers {', '.join(aux_after.values())} (training only): the model's",
+         "first output is the network's, the others are theirs."]
+        if aux_after else []
+    )
     uses_lrn = any(isinstance(l, LRN) for l in active)
     name = _func_name(spec)
     imports = [
@@ -138,8 +161,12 @@ def keras_code(spec: ModelSpec) -> str:
     body = []
     for layer in active:
         body.extend(_layer_lines(layer, report, spec))
-    has_classes = any(isinstance(l, Dense) and l.units is None for l in active)
+        if layer.name in aux_after:
+            aux = aux_after[layer.name]
+            body.append(f'aux_outputs.append(aux_classifier(x, "{aux}", classes))  # {fmt_int(report.row(aux).params)} params')
+    has_classes = bool(aux_after) or any(isinstance(l, Dense) and l.units is None for l in active)
     sig = f"input_shape={tuple(spec.input_shape)!r}" + (f", classes={spec.classes}" if has_classes else "")
+    outputs = "[x, *aux_outputs]" if aux_after else "x"
     lines = [
         f'"""{spec.name}: {fmt_int(params)} parameters, {fmt_int(macs)} multiply-adds.',
         "",
@@ -153,12 +180,14 @@ def keras_code(spec: ModelSpec) -> str:
         "",
         HELPER,
         *(["", LRN_HELPER] if uses_lrn else []),
+        *(["", AUX_HELPER] if aux_after else []),
         "",
         f"def {name}({sig}):",
         '    inputs = Input(shape=input_shape, name="input")',
         "    x = inputs",
+        *(["    aux_outputs = []"] if aux_after else []),
         *[f"    {line}" for line in body],
-        f'    return Model(inputs, x, name="{spec.name}")',
+        f'    return Model(inputs, {outputs}, name="{spec.name}")',
         "",
         "",
         f"model = {name}()",
@@ -170,4 +199,4 @@ def keras_code(spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["keras_code", "code_params", "HELPER"]
+__all__ = ["keras_code", "code_params", "HELPER", "AUX_HELPER"]

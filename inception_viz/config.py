@@ -31,6 +31,7 @@ from .counter import analyze
 from .presets import PRESET_NAMES, preset
 from .spec import MAX_CLASSES, MAX_WIDTH, WIDTH_KEYS, ModelSpec, SpecError
 
+_ALL_BLOCK_NAMES = frozenset(n for p in PRESET_NAMES for n in preset(p).block_names)
 CONFIG_KEYS = ("preset", "blocks", "input_shape", "classes", "lrn", "aux")
 QUERY_KEYS = ("preset", "input", "classes", "lrn", "aux")
 #: URL parameters the app keeps beside the model (``view``: the open view); not part of it.
@@ -175,15 +176,28 @@ def loads_config(text: str | bytes) -> ModelSpec:
     return spec_from_config(data)
 
 
+def read_bounded(stream, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes from a binary ``stream`` (a file, a FIFO, stdin,
+    ``/dev/zero``): reads ``limit + 1`` and refuses with one line if there is more, so an
+    endless source never grows the process. ``st_size`` is not trusted (it is 0 for pipes
+    and devices)."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise SpecError(f"{what} is larger than {limit:,} bytes; the limit is {limit:,}")
+    return data
+
+
 def load_config_file(path: str | Path) -> ModelSpec:
+    """Parse a config file (or FIFO, or device): at most :data:`MAX_CONFIG_BYTES` are read."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise SpecError(f"config file {path} is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
-        return loads_config(path.read_bytes())
+        if path.is_dir():
+            raise SpecError(f"cannot read config file {path}: it is a folder; give a .json file")
+        with open(path, "rb") as f:
+            data = read_bounded(f, MAX_CONFIG_BYTES, f"config file {path}")
     except OSError as exc:
         raise SpecError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    return loads_config(data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,10 +229,34 @@ def _query_int(text: str, field: str) -> int:
     return int(text)
 
 
+def is_model_key(key: str) -> bool:
+    """Whether a URL parameter is about the model: one of :data:`QUERY_KEYS`, or a block
+    name (``inception_...``, of any preset or not). Everything else (``utm_source``,
+    ``fbclid``, ``view``, ``lang``, ...: what course platforms, mail clients and the app's
+    own navigation add) is not the model's business and is ignored."""
+    return key in QUERY_KEYS or key.startswith("inception_") or key in _ALL_BLOCK_NAMES
+
+
+def model_query(params: Mapping[str, str]) -> dict:
+    """``params`` without the keys that are not model keys (:func:`is_model_key`)."""
+    return {k: v for k, v in params.items() if is_model_key(str(k))}
+
+
+def merge_query(current: Mapping[str, Any], spec: ModelSpec) -> dict:
+    """The query to put in the address bar for ``spec``: :func:`spec_to_query` plus the
+    keys of ``current`` that are not model keys (``utm_source``, ``view``, ...), kept as
+    they were, so syncing the URL never drops what the link came with."""
+    out = {str(k): v for k, v in current.items() if not is_model_key(str(k))}
+    out.update(spec_to_query(spec))
+    return out
+
+
 def spec_from_query(params: Mapping[str, str]) -> ModelSpec:
-    """The spec that URL query parameters describe; :class:`SpecError` if malformed."""
+    """The spec that URL query parameters describe; :class:`SpecError` if a model key is
+    malformed. Keys that are not model keys are ignored (:func:`is_model_key`)."""
     # a repeated parameter arrives as a list: the last one wins; anything else as text
     params = {str(k): str((v or [""])[-1] if isinstance(v, list) else v) for k, v in params.items()}
+    params = model_query(params)
     name = params.get("preset", "googlenet")
     if name not in PRESET_NAMES:
         raise SpecError(f"URL parameter preset must be one of {', '.join(PRESET_NAMES)}; got {name[:40]!r}")
@@ -229,8 +267,7 @@ def spec_from_query(params: Mapping[str, str]) -> ModelSpec:
         if key in QUERY_KEYS or key in APP_QUERY_KEYS:
             continue
         if key not in base.block_names:
-            allowed = ", ".join((*QUERY_KEYS, *base.block_names))
-            raise SpecError(f"unknown URL parameter {key[:40]!r}; allowed: {allowed}")
+            raise SpecError(f"URL parameter {key[:40]!r}: no such block in preset {name}; blocks: {', '.join(base.block_names)}")
         parts = value.split("-")
         if len(parts) != len(WIDTH_KEYS):
             raise SpecError(

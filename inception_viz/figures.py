@@ -193,6 +193,68 @@ def compare_figure(a: Report, b: Report, metric: str = "params", label_a: str = 
     return _figure(traces, f"{unit} per block: {label_a} vs {label_b}", unit, barmode="group")
 
 
+#: Layers that keep their input's receptive field, left out of the field chart.
+_SAME_FIELD_KINDS = ("lrn", "dropout", "softmax")
+
+
+def receptive_field_figure(report: Report, axis: int = 0) -> go.Figure:
+    """Theoretical receptive field size per layer along the main path (a line, 7 px →
+    907 px for GoogLeNet) with, at each block, one bar per branch in its colour (a
+    dropped branch has none); the input's side as a dashed line. ``axis``: 0 = height,
+    1 = width (they differ only for non-square inputs). Layers that keep the field
+    (LRN, dropout, softmax) are left out."""
+    if axis not in (0, 1):
+        raise ValueError(f"axis must be 0 (height) or 1 (width). Received: axis={axis!r}")
+    rows = [r for r in report.rows if not r.aux and r.kind not in _SAME_FIELD_KINDS]
+    names = [r.name for r in rows]
+    side = report.spec.input_shape[axis]
+    what = "height" if axis == 0 else "width"
+
+    def hover_data(f) -> list[str]:
+        return [f"{f.size[0]}x{f.size[1]}", f"{f.jump[0]}x{f.jump[1]}", f"({f.start[0]}, {f.start[1]})"]
+
+    traces = []
+    for key in BRANCH_KEYS:
+        values, custom = [], []
+        for r in rows:
+            f = r.branches[key].receptive_field if r.branches else None
+            values.append(f.size[axis] if f else None)
+            custom.append(hover_data(f) if f else ["", "", ""])
+        traces.append(_branch_bar(key, names, values, custom,
+                                  "field %{customdata[0]} px, jump %{customdata[1]} px, first centre %{customdata[2]}"))
+    fields = [r.receptive_field for r in rows]
+    traces.append(go.Scatter(
+        name="layer / block (concat)",
+        x=names,
+        y=[f.size[axis] for f in fields],
+        mode="lines+markers+text",
+        text=[f.label for f in fields],
+        textposition="top center",
+        line=dict(color="#333333", width=3),
+        marker=dict(size=9),
+        customdata=[hover_data(f) for f in fields],
+        hovertemplate="<b>%{x}</b><br>field %{customdata[0]} px, jump %{customdata[1]} px, "
+                      "first centre %{customdata[2]}<extra></extra>",
+    ))
+    traces.append(go.Scatter(
+        name=f"input {what} ({side} px)",
+        x=[names[0], names[-1]] if names else [],
+        y=[side, side],
+        mode="lines",
+        line=dict(color="#D55E00", dash="dash", width=2),
+        hovertemplate=f"input {what}: {side} px<extra></extra>",
+    ))
+    growth = f"{fields[0].size[axis]} px → {fields[-1].size[axis]} px" if fields else ""
+    top = max([side, *(f.size[axis] for f in fields)])
+    return _figure(
+        traces,
+        f"Receptive field per layer ({what}): {growth}",
+        f"field {what} (input pixels)",
+        barmode="group",
+        yaxis_extra=dict(range=[0, top * 1.15]),  # room for the labels above the line
+    )
+
+
 def latency_figure(timings) -> go.Figure:
     """Per-block latency (ms) with achieved GFLOP/s (= 2 * MACs / time) in the hover;
     ``timings`` are :class:`inception_viz.profile.BlockTiming`."""
@@ -231,5 +293,6 @@ __all__ = [
     "activation_memory_figure",
     "compare_figure",
     "latency_figure",
+    "receptive_field_figure",
     "METRICS",
 ]

@@ -108,10 +108,15 @@ def _status_text(status: str | None) -> str:
     return f'<FONT COLOR="{color}"><B>{_e(text)}</B></FONT>'
 
 
+def field_text(field) -> str:
+    """``field 59 px`` (``field 59x43 px`` when not square): a receptive field in labels."""
+    return f"field {field.label} px"
+
+
 def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
-    """An HTML table: the block name, its output and parameters, and a colour strip with
-    the channels each branch contributes (and, with weights loaded, whether they are
-    pretrained)."""
+    """An HTML table: the block name, its output, parameters and receptive field, and a
+    colour strip with the channels each branch contributes (and, with weights loaded,
+    whether they are pretrained)."""
     cells = []
     for key in BRANCH_KEYS:
         br = row.branches[key]
@@ -123,6 +128,7 @@ def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
         f'<TR><TD COLSPAN="4">{title}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(fmt_k(row.params))} params</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field))}</TD></TR>'
         + (f'<TR><TD COLSPAN="4">{_status_text(status)}</TD></TR>' if _status_text(status) else "")
         + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
@@ -175,7 +181,8 @@ def overview_dot(
     projector: the stem, each stage of blocks (with the pool after it) and the head each
     take one row; the edge that ends a row comes back to the start of the next one.
 
-    Each block node shows its output shape, its parameters and, in the branch colours, the
+    Each block node shows its output shape, its parameters, its receptive field (input
+    pixels one output unit sees, :func:`field_text`) and, in the branch colours, the
     channels each branch adds to the concat. Edges carry the tensor shape. ``edited``
     names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
     to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
@@ -237,8 +244,9 @@ def overview_dot(
 
 
 def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
-    """One Inception block: its input, the four branches in their colours (each conv
-    with its kernel and filters; each edge with the tensor shape it carries), the concat."""
+    """One Inception block: its input, the four branches in their colours (each with its
+    parameters and receptive field; each conv with its kernel and filters; each edge with
+    the tensor shape it carries), the concat."""
     row = report.row(name)
     if row.kind != "inception":
         raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
@@ -260,7 +268,8 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
             g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\ndropped (width 0)"), style="rounded,dashed", fillcolor="white", color=color, fontcolor="#777777")
             g.edge("input", head, style="dashed", color="#BBBBBB", arrowhead="none")
             continue
-        g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\n{fmt_int(br.params)} params"), style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
+        g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\n{fmt_int(br.params)} params\n{field_text(br.receptive_field)}"),
+               style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
         g.edge("input", head, color=color)
         prev, prev_shape = head, row.input_shape
         for part in br.parts:
@@ -289,4 +298,4 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
     return g.source
 
 
-__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str"]
+__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str", "field_text"]

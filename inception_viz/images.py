@@ -18,7 +18,8 @@ centred crop) is available for comparison.
 
 Rendering: :func:`mosaic` tiles the channels of one activation map into ONE image with one
 colour scale, :func:`channel_image` enlarges one channel, :func:`overlay_heatmap` blends a
-Grad-CAM map onto the photo.
+Grad-CAM map onto the photo, :func:`draw_field` / :func:`draw_unit_field` draw a unit's
+theoretical receptive field on the photo.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .spec import SpecError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .counter import FieldBox, Report
 
 #: Largest upload accepted, in bytes (20 MiB).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -137,8 +142,8 @@ def read_image_file(path: str | Path) -> np.ndarray:
     """:func:`decode_image` on a file, reading at most the upload limit (+1 byte to detect
     larger files)."""
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"image file {str(p)!r} does not exist")
+    if not p.is_file():  # a FIFO or a device (/dev/zero) is refused too: st_size would lie
+        raise SpecError(f"image file {str(p)!r} " + ("is not a regular file" if p.exists() else "does not exist"))
     with open(p, "rb") as f:
         data = f.read(MAX_UPLOAD_BYTES + 1)
     return decode_image(data, name=p.name)
@@ -317,3 +322,66 @@ def overlay_heatmap(rgb: np.ndarray, heat: np.ndarray, alpha: float = 0.45, cmap
     colour = colorize(np.clip(hm, 0, 1), 0.0, 1.0, cmap).astype(np.float32)
     out = (1 - alpha) * rgb.astype(np.float32) + alpha * colour
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+# -- receptive fields ----------------------------------------------------------------------
+
+#: Outline colour of a drawn receptive field (Okabe-Ito vermillion).
+FIELD_COLOR = (213, 94, 0)
+
+
+def draw_field(rgb: np.ndarray, box: "FieldBox | None", input_hw: tuple[int, int] | None = None,
+               centre: tuple[float, float] | None = None, color: tuple[int, int, int] = FIELD_COLOR,
+               dim: float = 0.55, line: int | None = None) -> np.ndarray:
+    """``rgb`` (H x W x 3 uint8, the photo as the network sees it, at any scale) with a
+    field drawn on it: everything outside ``box`` darkened by ``dim`` (0 = not at all),
+    the box outlined in ``color`` and the unit's ``centre`` marked with a cross.
+
+    ``box`` and ``centre`` are in input pixels (a clipped
+    :class:`~inception_viz.counter.FieldBox`, e.g. from ``Report.unit_box``; ``None``
+    darkens the whole image: the field lies in the padding only); ``input_hw`` is the
+    network input's (height, width), by default the image's own size; input pixel ``i``
+    covers image rows ``[i * H / h, (i + 1) * H / h)``. Returns a new uint8 array."""
+    img = np.asarray(rgb, dtype=np.uint8)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise SpecError(f"draw_field needs an H x W x 3 RGB image, got shape {img.shape}")
+    if not 0.0 <= dim <= 1.0:
+        raise SpecError(f"dim must be between 0 and 1, got {dim}")
+    H, W = img.shape[:2]
+    ih, iw = input_hw or (H, W)
+    sy, sx = H / ih, W / iw
+    out = img.astype(np.float32)
+    inside = np.zeros((H, W), bool)
+    if box is not None:
+        t, l = int(np.floor(box.top * sy)), int(np.floor(box.left * sx))
+        b, r = int(np.ceil((box.bottom + 1) * sy)), int(np.ceil((box.right + 1) * sx))
+        t, l, b, r = max(t, 0), max(l, 0), min(b, H), min(r, W)
+        inside[t:b, l:r] = True
+    out[~inside] *= 1.0 - dim
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    lw = line or max(1, round(min(H, W) / 150))
+    col = np.array(color, dtype=np.uint8)
+    if box is not None and b > t and r > l:
+        out[t : min(t + lw, b), l:r] = col
+        out[max(b - lw, t) : b, l:r] = col
+        out[t:b, l : min(l + lw, r)] = col
+        out[t:b, max(r - lw, l) : r] = col
+    if centre is not None:
+        cy, cx = (centre[0] + 0.5) * sy, (centre[1] + 0.5) * sx
+        if 0 <= cy < H and 0 <= cx < W:
+            arm = max(3, 4 * lw)
+            y, x = int(cy), int(cx)
+            half = max(lw // 2, 0)
+            out[max(y - half, 0) : y + half + 1, max(x - arm, 0) : x + arm + 1] = col
+            out[max(y - arm, 0) : y + arm + 1, max(x - half, 0) : x + half + 1] = col
+    return out
+
+
+def draw_unit_field(rgb: np.ndarray, report: "Report", layer: str, row: int, col: int, **kwargs) -> np.ndarray:
+    """Unit ``(row, col)`` of ``layer``'s map (a row or block part name of ``report``,
+    e.g. ``inception_4c`` or ``inception_4c_3x3``): its theoretical field, clipped at the
+    borders, drawn on ``rgb`` (the photo as the network sees it, at any scale) with
+    :func:`draw_field`. A unit outside the map is a :class:`SpecError`."""
+    box = report.unit_box(layer, row, col)
+    centre = report.row(layer).receptive_field.centre(row, col)
+    return draw_field(rgb, box, tuple(report.spec.input_shape[:2]), centre=centre, **kwargs)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +30,20 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from . import limits  # noqa: E402
 from .counter import Report, analyze  # noqa: E402
 from .images import Mosaic, encode_png, mosaic  # noqa: E402
 from .keras_model import build_keras, device_scope  # noqa: E402
 from .spec import LRN, Conv, Dense, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
-from .weights import TransferReport, Weights, apply_weights, prediction_note, random_weights  # noqa: E402
+from .weights import (  # noqa: E402
+    TransferReport,
+    Weights,
+    apply_weights,
+    model_with_weights,
+    prediction_note,
+    prediction_notes,
+    random_weights,
+)
 
 # Importing TensorFlow and Keras leaves ~360,000 long-lived objects on the heap; move them
 # out of the collector's way once, so the gc.collect() that releases an evicted model after
@@ -103,13 +110,7 @@ def activation_taps(spec: ModelSpec) -> tuple[Tap, ...]:
             taps.append(Tap(layer.name, "stem", None))
         elif isinstance(layer, Inception):
             n = layer.name
-            if layer.w1x1:
-                taps.append(Tap(f"{n}_1x1", n, "1x1"))
-            if layer.w3x3:
-                taps.append(Tap(f"{n}_3x3", n, "3x3"))
-            if layer.w5x5:
-                taps.append(Tap(f"{n}_5x5", n, "5x5"))
-            taps.append(Tap(f"{n}_pool_proj" if layer.pool_proj else f"{n}_pool", n, "pool_proj"))
+            taps.extend(Tap(out, n, key) for key, out in layer.branch_layers.items())
             taps.append(Tap(n, n, "concat"))
     return tuple(taps)
 
@@ -223,9 +224,13 @@ class Runner:
         self.weights = weights or random_weights()
         self.device = device
         self.report: Report = analyze(spec)
-        self.model = build_keras(spec, device=device, seed=self.weights.seed if seed is None else seed)
+        self.transfer: TransferReport
+        if seed is None:  # the model every export saves: one function builds both
+            self.model, self.transfer = model_with_weights(spec, self.weights, device)
+        else:
+            self.model = build_keras(spec, device=device, seed=seed)
+            self.transfer = apply_weights(self.model, self.weights)
         self.model._inception_viz_spec = spec
-        self.transfer: TransferReport = apply_weights(self.model, self.weights)
         self.labels = load_labels(spec.classes)
         self.taps = activation_taps(spec)
         self._has_head = any(isinstance(l, (Dense, Softmax)) for l in spec.active_layers)
@@ -245,6 +250,12 @@ class Runner:
     def note(self) -> str | None:
         """What to say above predictions (random / partly re-initialised weights)."""
         return prediction_note(self.weights, self.transfer)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """:attr:`note` and every difference between this network and the one the weights
+        were trained as (:func:`inception_viz.weights.training_differences`)."""
+        return prediction_notes(self.spec, self.weights, self.transfer)
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
         return self.preprocessing.keras_input(rgb, self.spec.input_shape)
@@ -268,6 +279,7 @@ class Runner:
         last = self._last  # one read: another session may replace it at any time
         if last is not None and last[0] == key:
             return last[1]
+        limits.check(self.spec, purpose="activations")  # every tap kept, plus the mosaics
         with device_scope(self.device):
             result = activations_fn(self.model)(x)
         self._last = (key, result)
@@ -301,6 +313,7 @@ class Runner:
             key = (digest, class_index)
             result = self._gradcams.get(key)
             if result is None:
+                limits.check(self.spec, purpose="gradcam")  # the backward pass
                 fn = self._gradcam_fn(logits_layer.name)
                 cams, probs = fn(tf.constant(x), tf.constant(class_index, tf.int32))
                 p = float(probs.numpy()[class_index])
@@ -340,42 +353,40 @@ class Runner:
         return self._gradcam_all
 
 
-_RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
-_RUNNERS_LOCK = threading.Lock()
-MAX_RUNNERS = 2
+#: The process-wide registry of live models: the Predictions view's runners and the
+#: Instantiate view's built models are the same entries (:func:`cached_model`), so at most
+#: MAX_RUNNERS models are alive at once, under one memory budget
+#: (:class:`inception_viz.limits.LiveModels`; ``INCEPTION_VIZ_MAX_LIVE_MB``).
+MAX_RUNNERS = limits.MAX_LIVE_MODELS
+_RUNNERS = limits.LiveModels(MAX_RUNNERS, release=gc.collect)
 
 
 def get_runner(spec: ModelSpec, weights: Weights | None = None, device: str | None = None) -> Runner:
-    """A cached :class:`Runner` (LRU of :data:`MAX_RUNNERS`; an evicted model is released
-    before the next one is built)."""
+    """A cached :class:`Runner` from the process-wide registry :data:`_RUNNERS` (oldest
+    evicted beyond :data:`MAX_RUNNERS` or the live-model budget, and released before the
+    next one is built; one lock, so sessions asking at once share one build).
+
+    Raises :class:`SpecError` (one line) when the model would not fit the per-model limit
+    or the live-model budget, before anything is built."""
     weights = weights or random_weights()
     key = (spec.key(), weights.key, device)
-    with _RUNNERS_LOCK:  # sessions asking at once for a new model share one build
-        return _get_runner_locked(key, spec, weights, device)
+    registry = _RUNNERS
+    hit = registry.lookup(key)
+    if hit is not None:
+        return hit
+    est = limits.check(spec, purpose="build")  # refuse before evicting anything
+    return registry.get(key, est.total_bytes, lambda: Runner(spec, weights, device), what=spec.name)
 
 
-def _get_runner_locked(key, spec, weights, device) -> Runner:
-    runner = _RUNNERS.get(key)
-    if runner is not None:
-        _RUNNERS.move_to_end(key)
-        return runner
-    # Evict BEFORE building, and collect: a model and its compiled functions form a
-    # reference cycle, so without gc.collect() an evicted model would stay in memory until
-    # the next full collection (at most MAX_RUNNERS models are alive at any time).
-    evicted = False
-    while len(_RUNNERS) >= MAX_RUNNERS:
-        _RUNNERS.popitem(last=False)
-        evicted = True
-    if evicted:
-        gc.collect()
-    runner = Runner(spec, weights, device)
-    _RUNNERS[key] = runner
-    return runner
+def cached_model(spec: ModelSpec, weights: Weights | None = None, device: str | None = None):
+    """The Keras model of :func:`get_runner` (what the app's Instantiate view, the
+    predictions and the benchmark share: random weights seed 0 unless ``weights``)."""
+    return get_runner(spec, weights, device).model
 
 
-def cached_model(spec: ModelSpec, weights: Weights | None = None):
-    """The Keras model of :func:`get_runner` (what the app and the benchmark reuse)."""
-    return get_runner(spec, weights).model
+def live_models() -> tuple[int, int, int]:
+    """``(models alive, their estimated bytes, the budget in bytes)`` of the registry."""
+    return len(_RUNNERS), _RUNNERS.live_bytes, _RUNNERS.budget_mb() * limits.MB
 
 
 # -- mosaics -----------------------------------------------------------------------------------

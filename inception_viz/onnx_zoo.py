@@ -32,11 +32,15 @@ Keras Dense's kernel (in, out). The zoo graph reads BGR; our Keras models read R
 first conv's input-channel axis is reversed on import and on export (an exact re-indexing,
 no arithmetic). :func:`build_onnx` works for any spec whose layers it knows (every preset),
 which is how the benchmark runs onnxruntime on the same network and weights as the app.
+With another :class:`Naming` it writes the app's own ONNX export
+(:func:`inception_viz.exports.onnx_model`: Keras layer names, NHWC RGB input, opset 17).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -119,11 +123,13 @@ def weighted_layers(spec: ModelSpec) -> list[tuple[str, str, tuple[int, ...], in
     return out
 
 
-def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
-    """Zoo initializer name -> ONNX shape (conv OIHW, Gemm B (out, in), biases (out,))."""
+def expected_shapes(spec: ModelSpec, names: Callable[[str], tuple[str, str]] = None) -> dict[str, tuple[int, ...]]:
+    """Zoo initializer name (or ``names(keras_layer)``'s) -> ONNX shape (conv OIHW, Gemm B
+    (out, in), biases (out,))."""
+    names = names or weight_names
     shapes: dict[str, tuple[int, ...]] = {}
     for name, kind, kshape, units in weighted_layers(spec):
-        wn, bn = weight_names(name)
+        wn, bn = names(name)
         if kind == "conv":
             kh, kw, cin, cout = kshape
             shapes[wn] = (cout, cin, kh, kw)
@@ -174,9 +180,11 @@ def keras_from_zoo(initializers: dict[str, np.ndarray], spec: ModelSpec) -> dict
     return out
 
 
-def zoo_from_keras(by_layer: dict[str, list[np.ndarray]], spec: ModelSpec) -> dict[str, np.ndarray]:
-    """``{keras_layer: [kernel, bias]}`` (Keras layout) -> zoo-named ONNX arrays."""
-    first = _first_conv(spec)
+def zoo_from_keras(by_layer: dict[str, list[np.ndarray]], spec: ModelSpec, naming: "Naming | None" = None) -> dict[str, np.ndarray]:
+    """``{keras_layer: [kernel, bias]}`` (Keras layout) -> ONNX-layout arrays named by
+    ``naming`` (default the zoo's; its first conv reads BGR)."""
+    naming = naming or ZOO
+    first = _first_conv(spec) if naming.bgr else None
     out: dict[str, np.ndarray] = {}
     for name, kind, kshape, _units in weighted_layers(spec):
         if name not in by_layer:
@@ -184,7 +192,7 @@ def zoo_from_keras(by_layer: dict[str, list[np.ndarray]], spec: ModelSpec) -> di
         k, b = (np.asarray(a, dtype=np.float32) for a in by_layer[name][:2])
         if tuple(k.shape) != tuple(kshape):
             raise SpecError(f"{name}: expected kernel shape {tuple(kshape)}, got {tuple(k.shape)}")
-        wn, bn = weight_names(name)
+        wn, bn = naming.weights(name)
         if kind == "conv":
             w = k.transpose(3, 2, 0, 1)  # HWIO -> OIHW
             if name == first:
@@ -223,6 +231,31 @@ def random_zoo_weights(spec: ModelSpec | None = None, seed: int = 0, logit_std: 
 # -- the graph -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Naming:
+    """How :func:`build_onnx` names and lays out the graph.
+
+    ``tensor`` / ``node`` / ``weights``: Keras layer name -> the ONNX tensor holding its
+    output, its node, its (kernel, bias) initializers. ``nhwc``: the graph input is NHWC
+    (a ``Transpose`` to NCHW follows it; a feature-map output is transposed back), else
+    NCHW. ``bgr``: the first conv's weights read BGR (the zoo). ``batch=None`` in
+    :func:`build_onnx` makes the batch dimension symbolic (``N``)."""
+
+    input: str
+    output: str
+    tensor: Callable[[str], str]
+    node: Callable[[str], str]
+    weights: Callable[[str], tuple[str, str]]
+    nhwc: bool = False
+    bgr: bool = True
+    opset: int = OPSET
+    ir_version: int = 7
+
+
+#: The ONNX Model Zoo's googlenet-12.onnx.
+ZOO = Naming(INPUT_NAME, OUTPUT_NAME, tap_name, zoo_layer_name, weight_names)
+
+
 def _same_pads(size: int, k: int, s: int) -> tuple[int, int]:
     """TensorFlow's "same" padding (begin, end) for one side."""
     out = -(-size // s)
@@ -234,20 +267,25 @@ def build_onnx(
     weights: dict[str, np.ndarray],
     spec: ModelSpec | None = None,
     extra_outputs: tuple[str, ...] = (),
-    batch: int = 1,
+    batch: int | None = 1,
+    naming: Naming | None = None,
+    check: bool = True,
 ):
-    """An ``onnx.ModelProto`` of ``spec`` (default ``googlenet``) in the zoo's layout with
-    zoo-named ``weights`` (ONNX layout; see :func:`expected_shapes`). Input ``data_0``
-    (batch, C, H, W), BGR for a 3-channel input; output ``prob_0``. ``extra_outputs``: Keras
-    layer names whose outputs become extra graph outputs (named by :func:`tap_name`, NCHW)."""
+    """An ``onnx.ModelProto`` of ``spec`` (default ``googlenet``) written layer by layer from
+    the spec with ``weights`` in ONNX layout (see :func:`expected_shapes`), named by
+    ``naming`` (default :data:`ZOO`: input ``data_0`` (batch, C, H, W), BGR for a 3-channel
+    input; output ``prob_0``). ``extra_outputs``: Keras layer names whose outputs become
+    extra graph outputs (named by ``naming.tensor``, NCHW). ``batch=None``: symbolic batch
+    ``N``. Checked with ``onnx.checker`` unless ``check=False`` (the caller checks)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from .presets import preset
 
+    naming = naming or ZOO
     spec = spec or preset("googlenet")
     report = analyze(spec)
-    expected = expected_shapes(spec)
+    expected = expected_shapes(spec, naming.weights)
     for name, shape in expected.items():
         if name not in weights or tuple(np.shape(weights[name])) != shape:
             got = tuple(np.shape(weights[name])) if name in weights else "missing"
@@ -255,17 +293,17 @@ def build_onnx(
     nodes, inits = [], []
     for name in expected:
         inits.append(numpy_helper.from_array(np.asarray(weights[name], dtype=np.float32), name))
-    shapes: dict[str, tuple[int, int, int]] = {}  # tensor -> (C, H, W)
+    n_dim = "N" if batch is None else batch
 
     def conv(x: str, keras_name: str, k: int, stride: int, pads, relu: bool = True) -> str:
-        wn, bn = weight_names(keras_name)
-        base = zoo_layer_name(keras_name)
-        raw = f"{base}_conv_0" if relu else tap_name(keras_name)
+        wn, bn = naming.weights(keras_name)
+        base = naming.node(keras_name)
+        out = naming.tensor(keras_name)
+        raw = f"{base}_conv_0" if relu else out
         nodes.append(helper.make_node("Conv", [x, wn, bn], [raw], name=base, kernel_shape=[k, k],
                                       strides=[stride, stride], pads=list(pads)))
         if not relu:
             return raw
-        out = tap_name(keras_name)
         nodes.append(helper.make_node("Relu", [raw], [out], name=f"{base}_relu"))
         return out
 
@@ -279,12 +317,15 @@ def build_onnx(
         l, r = _same_pads(w, layer.kernel, layer.stride)
         return [t, l, b, r]
 
-    x = INPUT_NAME
+    x = naming.input
+    if naming.nhwc:  # the network computes in NCHW, as ONNX's Conv and pools do
+        x = f"{naming.input}_nchw"
+        nodes.append(helper.make_node("Transpose", [naming.input], [x], name="input_to_nchw", perm=[0, 3, 1, 2]))
     for layer in spec.active_layers:
         row = report.row(layer.name)
         ih, iw, ic = row.input_shape
-        out = tap_name(layer.name)
-        zname = zoo_layer_name(layer.name)
+        out = naming.tensor(layer.name)
+        zname = naming.node(layer.name)
         if isinstance(layer, Conv):
             if layer.activation not in ("relu", None):
                 raise SpecError(f"{layer.name}: activation {layer.activation!r} cannot be exported to ONNX")
@@ -294,7 +335,7 @@ def build_onnx(
             oh, ow, _ = row.output_shape
             if layer.padding == "global":
                 kw_ = dict(kernel_shape=[ih, iw], strides=[1, 1])
-            elif layer.padding == "ceil":
+            elif layer.padding == "ceil":  # Caffe: the last window may run over the border
                 eh = max(0, (oh - 1) * layer.stride + layer.size - ih)
                 ew = max(0, (ow - 1) * layer.stride + layer.size - iw)
                 kw_ = dict(kernel_shape=[layer.size] * 2, strides=[layer.stride] * 2, pads=[0, 0, eh, ew])
@@ -319,8 +360,8 @@ def build_onnx(
                 if width:
                     src = conv(x, f"{n}_{key}_reduce", 1, 1, [0] * 4) if red else x
                     branches.append(conv(src, f"{n}_{key}", k, 1, [k // 2] * 4))
-            pooled = tap_name(f"{n}_pool")
-            nodes.append(helper.make_node("MaxPool", [x], [pooled], name=zoo_layer_name(f"{n}_pool"),
+            pooled = naming.tensor(f"{n}_pool")
+            nodes.append(helper.make_node("MaxPool", [x], [pooled], name=naming.node(f"{n}_pool"),
                                           kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]))
             branches.append(conv(pooled, f"{n}_pool_proj", 1, 1, [0] * 4) if layer.pool_proj else pooled)
             if len(branches) == 1:
@@ -333,20 +374,23 @@ def build_onnx(
             x = out
         elif isinstance(layer, Dense):
             if ih * iw > 1:  # Keras flattens NHWC: bring channels last first
-                nodes.append(helper.make_node("Transpose", [x], [f"{zname}_nhwc_0"], perm=[0, 2, 3, 1]))
+                nodes.append(helper.make_node("Transpose", [x], [f"{zname}_nhwc_0"], name=f"{zname}_nhwc", perm=[0, 2, 3, 1]))
                 x = f"{zname}_nhwc_0"
-            shape_name = f"{zname}_shape_0"
-            inits.append(numpy_helper.from_array(np.array([batch, ih * iw * ic], dtype=np.int64), shape_name))
             flat = f"{zname}_flat_0"
-            nodes.append(helper.make_node("Reshape", [x, shape_name], [flat], name=f"{zname}_reshape"))
-            wn, bn = weight_names(layer.name)
+            if batch is None:
+                nodes.append(helper.make_node("Flatten", [x], [flat], name=f"{zname}_flatten", axis=1))
+            else:
+                shape_name = f"{zname}_shape_0"
+                inits.append(numpy_helper.from_array(np.array([batch, ih * iw * ic], dtype=np.int64), shape_name))
+                nodes.append(helper.make_node("Reshape", [x, shape_name], [flat], name=f"{zname}_reshape"))
+            wn, bn = naming.weights(layer.name)
             if layer.activation in (None, "relu", "softmax"):
                 gemm_out = out if layer.activation is None else f"{zname}_gemm_0"
                 nodes.append(helper.make_node("Gemm", [flat, wn, bn], [gemm_out], name=zname, transB=1))
                 if layer.activation == "relu":
-                    nodes.append(helper.make_node("Relu", [gemm_out], [out]))
+                    nodes.append(helper.make_node("Relu", [gemm_out], [out], name=f"{zname}_relu"))
                 elif layer.activation == "softmax":
-                    nodes.append(helper.make_node("Softmax", [gemm_out], [out], axis=1))
+                    nodes.append(helper.make_node("Softmax", [gemm_out], [out], name=f"{zname}_softmax", axis=1))
             else:
                 raise SpecError(f"{layer.name}: activation {layer.activation!r} cannot be exported to ONNX")
             x = out
@@ -355,26 +399,33 @@ def build_onnx(
             x = out
         else:  # pragma: no cover
             raise SpecError(f"{layer.name}: cannot be exported to ONNX")
-    if x != OUTPUT_NAME:  # the zoo's softmax "prob" writes prob_0 itself
-        nodes.append(helper.make_node("Identity", [x], [OUTPUT_NAME], name="output"))
     h, w, c = spec.input_shape
-    inputs = [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [batch, c, h, w])]
     oh, ow, oc = report.output_shape
     last = spec.active_layers[-1]
-    final = [batch, oc] if isinstance(last, (Softmax, Dense)) else [batch, oc, oh, ow]
-    outputs = [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, final)]
+    flat_out = isinstance(last, (Softmax, Dense))
+    if naming.nhwc and not flat_out:  # a feature map leaves as NHWC, as Keras gives it
+        nodes.append(helper.make_node("Transpose", [x], [naming.output], name="output_to_nhwc", perm=[0, 2, 3, 1]))
+        final = [n_dim, oh, ow, oc]
+    else:
+        if x != naming.output:  # the zoo's softmax "prob" writes prob_0 itself
+            nodes.append(helper.make_node("Identity", [x], [naming.output], name="output"))
+        final = [n_dim, oc] if flat_out else [n_dim, oc, oh, ow]
+    in_dims = [n_dim, h, w, c] if naming.nhwc else [n_dim, c, h, w]
+    inputs = [helper.make_tensor_value_info(naming.input, TensorProto.FLOAT, in_dims)]
+    outputs = [helper.make_tensor_value_info(naming.output, TensorProto.FLOAT, final)]
     rows = {r.name: r for r in report.leaf_rows()}
     for name in extra_outputs:
         if name not in rows:
             raise SpecError(f"no layer named {name!r} to add as an ONNX output")
         th, tw, tc = rows[name].output_shape
         flat = rows[name].kind in ("dense", "softmax")
-        dims = [batch, tc] if flat else [batch, tc, th, tw]
-        outputs.append(helper.make_tensor_value_info(tap_name(name), TensorProto.FLOAT, dims))
+        dims = [n_dim, tc] if flat else [n_dim, tc, th, tw]
+        outputs.append(helper.make_tensor_value_info(naming.tensor(name), TensorProto.FLOAT, dims))
     graph = helper.make_graph(nodes, spec.name or "googlenet", inputs, outputs, initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="inception_viz")
-    model.ir_version = 7
-    onnx.checker.check_model(model)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", naming.opset)], producer_name="inception_viz")
+    model.ir_version = naming.ir_version
+    if check:
+        onnx.checker.check_model(model)
     return model
 
 

@@ -36,13 +36,20 @@ class BlockTiming:
         return 2.0 * self.macs * self.batch / (self.ms / 1e3) / 1e9 if self.ms > 0 else 0.0
 
 
+def _wait(out) -> None:
+    """Wait for the device: ``.numpy()`` on every output (a model with auxiliary
+    classifiers returns a list of three)."""
+    for t in out if isinstance(out, (list, tuple)) else (out,):
+        t.numpy()
+
+
 def _time(fn, x, repeats: int, warmup: int) -> float:
     for _ in range(warmup):
-        fn(x).numpy()
+        _wait(fn(x))
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn(x).numpy()  # .numpy() waits for the device
+        _wait(fn(x))
         samples.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(samples)
 
@@ -58,15 +65,23 @@ def profile_blocks(
 ) -> list[BlockTiming]:
     """Time every Inception block of ``model`` (built from ``spec`` by
     :func:`inception_viz.keras_model.build_keras`) on ``device``; with ``whole``, the
-    whole model last."""
+    whole model last.
+
+    ``batch`` is checked against the memory limit first
+    (:func:`inception_viz.limits.check` with ``purpose="profile"``): a batch that would not
+    fit is refused with one line naming the largest that does
+    (:func:`inception_viz.limits.max_batch`), before TensorFlow allocates anything."""
+    from .limits import check
+
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 256:
+        raise SpecError(f"batch must be a whole number from 1 to 256; got {batch!r}")
+    check(spec, batch, "profile")
     import keras
     import numpy as np
     import tensorflow as tf
 
     from .keras_model import device_scope
 
-    if not 1 <= batch <= 256:
-        raise SpecError(f"batch must be from 1 to 256; got {batch}")
     if not 1 <= repeats <= 1000:
         raise SpecError(f"repeats must be from 1 to 1000; got {repeats}")
     report = analyze(spec)

@@ -10,7 +10,10 @@ import graphviz
 from .spec import SpecError
 
 FORMATS = ("svg", "png")
-INSTALL_HINT = "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS)"
+INSTALL_HINT = (
+    "install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+    "winget install graphviz (Windows)"
+)
 
 
 class RenderError(SpecError):

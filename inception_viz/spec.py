@@ -158,6 +158,22 @@ class Inception:
         return Inception.from_widths(self.name, w)
 
     @property
+    def branch_layers(self) -> dict[str, str]:
+        """Branch key -> the Keras layer whose output the branch puts into the concat (its
+        last layer: ``_1x1``, ``_3x3``, ``_5x5``, ``_pool_proj``, or the bare ``_pool`` when
+        unprojected); dropped branches are absent."""
+        n = self.name
+        out = {}
+        if self.w1x1:
+            out["1x1"] = f"{n}_1x1"
+        if self.w3x3:
+            out["3x3"] = f"{n}_3x3"
+        if self.w5x5:
+            out["5x5"] = f"{n}_5x5"
+        out["pool_proj"] = f"{n}_pool_proj" if self.pool_proj else f"{n}_pool"
+        return out
+
+    @property
     def is_naive(self) -> bool:
         """Figure 2(a): no 1x1 reductions and an unprojected pool branch."""
         return self.w3x3_reduce == 0 and self.w5x5_reduce == 0 and self.pool_proj == 0

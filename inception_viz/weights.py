@@ -305,6 +305,9 @@ class Weights:
     trained: bool = False
     seed: int = 0
     ignored: tuple[str, ...] = ()
+    #: the network these weights were trained as (``None``: random or unknown);
+    #: :func:`training_differences` compares the network they are used in against it
+    trained_spec: ModelSpec | None = None
 
     def __hash__(self):
         return hash(self.key)
@@ -320,7 +323,7 @@ def random_weights(seed: int = 0) -> Weights:
 def _read_limited(path: str | Path, limit: int, what: str) -> bytes:
     p = Path(path)
     if not p.is_file():
-        raise SpecError(f"{what} {str(p)!r} does not exist")
+        raise SpecError(f"{what} {str(p)!r} " + ("is not a regular file" if p.exists() else "does not exist"))
     size = p.stat().st_size
     if size > limit:
         raise SpecError(f"{p.name} is {size:,} bytes; the limit for {what}s is {limit:,} bytes")
@@ -375,9 +378,9 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> Weights:
     ignored = tuple(sorted(set(inits) - set(expected_shapes(spec))))
     if digest == ZOO_SHA256:
         return Weights("imagenet", "ImageNet (BVLC GoogLeNet, ONNX Model Zoo googlenet-12.onnx)", f"sha256:{digest}",
-                       ZOO_PREPROCESSING, by_layer, True, ignored=ignored)
+                       ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
     return Weights("onnx", f"{name} (ONNX, zoo layout, SHA-256 {digest[:12]}…)", f"sha256:{digest}",
-                   ZOO_PREPROCESSING, by_layer, True, ignored=ignored)
+                   ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
 
 
 def imagenet_weights() -> Weights:
@@ -440,9 +443,14 @@ def save_weights_file(model, path: str | Path, spec: ModelSpec, weights: Weights
 
 
 def load_keras_file(source: str | Path | bytes, name: str | None = None, spec: ModelSpec | None = None) -> Weights:
-    """Weights from a ``.keras`` model (``safe_mode=True``) or a ``.weights.h5`` file saved by
-    this app. A ``.weights.h5`` without this app's attributes is loaded into ``spec``'s
-    model (default ``googlenet``) and must fit it exactly."""
+    """Weights from a ``.keras`` model or a ``.weights.h5`` file saved by this app.
+
+    Only what this app writes is read, and it is checked before Keras sees it
+    (:func:`check_keras_archive`, :func:`check_h5_shapes`): the declared architecture must
+    be the one the file's own spec config gives, and that spec must fit the memory limit;
+    then ``.keras`` loads with ``safe_mode=True``. A ``.weights.h5`` without this app's
+    attributes is loaded into ``spec``'s model (default ``googlenet``) and must fit it
+    exactly. Every refusal is one :class:`SpecError` line."""
     if isinstance(source, (bytes, bytearray)):
         data, name = bytes(source), name or "uploaded weights file"
     else:
@@ -455,75 +463,362 @@ def load_keras_file(source: str | Path | bytes, name: str | None = None, spec: M
     digest = sha256_bytes(data)
     with tempfile.TemporaryDirectory() as d:
         if name.endswith(".keras"):
-            path = Path(d) / "model.keras"
-            path.write_bytes(data)
-            by_layer, meta = _load_keras_zip(path, name)
+            by_layer, meta, saved_spec = _load_keras_zip(data, Path(d), name)
         elif name.endswith(".weights.h5"):
             path = Path(d) / "model.weights.h5"
             path.write_bytes(data)
-            by_layer, meta = _load_weights_h5(path, name, spec)
+            by_layer, meta, saved_spec = _load_weights_h5(path, name, spec)
         else:
             raise SpecError(f"{name}: weights files must end in .onnx, .keras or .weights.h5")
-    pre = PREPROCESSINGS.get(meta.get("preprocessing"), RANDOM_PREPROCESSING)
+    pre = PREPROCESSINGS[meta["preprocessing"]] if "preprocessing" in meta else RANDOM_PREPROCESSING
     label = f"{name} ({meta.get('label', 'Keras file')})"
-    return Weights("keras", label, f"sha256:{digest}", pre, by_layer, bool(meta.get("trained", False)))
+    trained = bool(meta.get("trained", False))
+    return Weights("keras", label, f"sha256:{digest}", pre, by_layer, trained,
+                   trained_spec=saved_spec if trained else None)
 
 
-def _load_keras_zip(path: Path, name: str):
+# -- reading only what this app wrote --------------------------------------------------------
+
+#: The members a .keras file of this app holds (Keras writes three, save_model_file one).
+KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5", _META)
+#: Largest JSON member of a .keras file (googlenet with aux heads: ~120 kB of config.json).
+MAX_JSON_MEMBER_BYTES = 4 * 1024 * 1024
+#: Most arrays read from an .h5 file (googlenet with aux heads has 132).
+MAX_H5_ARRAYS = 4096
+#: The (module, class_name, registered_name) triples a config.json of this app contains:
+#: anything else (Lambda, another module, a nested model) is refused before Keras
+#: deserialises it.
+KERAS_CLASSES = frozenset({
+    *(("keras.layers", c, None) for c in (
+        "InputLayer", "Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D", "ZeroPadding2D", "Concatenate", "Identity", "Flatten", "Dropout", "Softmax")),
+    ("inception_viz.keras_model", "CeilMaxPool2D", "inception_viz>CeilMaxPool2D"),
+    ("inception_viz.keras_model", "LocalResponseNorm", "inception_viz>LocalResponseNorm"),
+    ("keras", "DTypePolicy", None),
+    ("keras.initializers", "GlorotUniform", None),
+    ("keras.initializers", "Zeros", None),
+    ("keras.src.models.functional", "Functional", "Functional"),
+    (None, "__keras_tensor__", None),
+})
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def parse_metadata(raw: bytes | str, name: str, where: str = _META) -> dict:
+    """This app's metadata (``inception_viz.json`` in a ``.keras``; the attributes of a
+    ``.weights.h5``), checked field by field: ``config`` (a spec config object),
+    ``preprocessing`` (one of :data:`PREPROCESSINGS`), ``trained`` (true/false), ``label``
+    (text). Anything else -> one :class:`SpecError` line."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError(f"{name}: {where} is not UTF-8 text; not a file saved by this app") from None
+    try:
+        meta = json.loads(raw)
+    except RecursionError:
+        raise SpecError(f"{name}: {where} is nested too deeply; not a file saved by this app") from None
+    except ValueError as exc:
+        raise SpecError(f"{name}: {where} is not valid JSON ({_one_line(exc)[:80]}); not a file saved by this app") from None
+    return check_metadata(meta, name, where)
+
+
+def check_metadata(meta, name: str, where: str = _META) -> dict:
+    """The field checks of :func:`parse_metadata` on an already decoded object."""
+    if not isinstance(meta, dict):
+        raise SpecError(f"{name}: {where} must be a JSON object; got {type(meta).__name__}")
+    out: dict = {}
+    if "config" in meta:
+        if not isinstance(meta["config"], dict):
+            raise SpecError(f"{name}: {where} config must be a JSON object; got {type(meta['config']).__name__}")
+        out["config"] = meta["config"]
+    if "preprocessing" in meta:
+        pre = meta["preprocessing"]
+        if not isinstance(pre, str) or pre not in PREPROCESSINGS:
+            raise SpecError(f"{name}: {where} preprocessing must be one of {', '.join(PREPROCESSINGS)}; got {str(pre)[:40]!r}")
+        out["preprocessing"] = pre
+    if "trained" in meta:
+        if not isinstance(meta["trained"], (bool, np.bool_)):
+            raise SpecError(f"{name}: {where} trained must be true or false; got {str(meta['trained'])[:40]!r}")
+        out["trained"] = bool(meta["trained"])
+    if "label" in meta:
+        if not isinstance(meta["label"], str):
+            raise SpecError(f"{name}: {where} label must be text; got {type(meta['label']).__name__}")
+        out["label"] = " ".join(meta["label"].split())[:120]
+    return out
+
+
+def _spec_of_metadata(meta: dict, name: str) -> ModelSpec:
+    from .config import spec_from_config
+    from .limits import check
+
+    try:
+        spec = spec_from_config(meta["config"])
+    except SpecError as exc:
+        raise SpecError(f"{name}: its model config is invalid: {exc}") from None
+    check(spec, purpose="build")  # a file naming a model too large is refused before building it
+    return spec
+
+
+def _read_members(data: bytes, name: str) -> dict[str, bytes]:
+    """The members of a .keras zip, each read with a bound (declared sizes are checked and
+    never trusted: a member that inflates past its declared size is refused)."""
+    import io
+    import zlib
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if len(infos) > len(KERAS_MEMBERS):
+                raise SpecError(f"{name} holds {len(infos):,} files; a .keras file of this app holds {len(KERAS_MEMBERS)}")
+            names = [i.filename for i in infos]
+            odd = [n for n in names if n not in KERAS_MEMBERS]
+            if odd or len(set(names)) != len(names):
+                shown = (odd or names)[0][:60]
+                raise SpecError(f"{name} holds {shown!r}; not a .keras file saved by this app (it holds only {', '.join(KERAS_MEMBERS)})")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_KERAS_BYTES:
+                raise SpecError(f"{name} expands to {total:,} bytes; the limit is {MAX_KERAS_BYTES:,} bytes")
+            out = {}
+            for info in infos:
+                limit = MAX_KERAS_BYTES if info.filename == "model.weights.h5" else MAX_JSON_MEMBER_BYTES
+                if info.file_size > limit:
+                    raise SpecError(f"{name}: {info.filename} is {info.file_size:,} bytes; the limit is {limit:,}")
+                with z.open(info) as f:
+                    body = f.read(info.file_size + 1)
+                if len(body) != info.file_size:
+                    raise SpecError(f"{name}: {info.filename} does not have its declared size; the file is damaged or hostile")
+                out[info.filename] = body
+            return out
+    except SpecError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise SpecError(f"{name} is not a .keras file (not a zip archive, or damaged: {_one_line(exc)[:80]}); it may be truncated") from None
+
+
+def _walk_classes(cfg, name: str) -> None:
+    """Every object with a ``class_name`` in the config must be one this app writes."""
+    stack, seen = [cfg], 0
+    while stack:
+        x = stack.pop()
+        seen += 1
+        if seen > 2_000_000:
+            raise SpecError(f"{name}: config.json is too large to be a model of this app")
+        if isinstance(x, dict):
+            if "class_name" in x:
+                triple = (x.get("module"), x.get("class_name"), x.get("registered_name"))
+                if not all(v is None or isinstance(v, str) for v in triple) or triple not in KERAS_CLASSES:
+                    raise SpecError(f"{name}: config.json declares {str(triple[1])[:40]!r} from {str(triple[0])[:40]!r}; "
+                                    "only the layers this app builds are loaded")
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+
+
+def check_keras_config(cfg, spec: ModelSpec, name: str) -> None:
+    """Refuse (one line) a ``config.json`` that declares anything but ``spec``'s network:
+    the classes (:data:`KERAS_CLASSES`), the input shape, the layer names, and the weight
+    shape of every Conv2D and Dense (from ``filters``/``units``, ``kernel_size`` and the
+    declared input shape), compared with the counter's shapes (nothing is built)."""
+    from .counter import analyze
+
+    if not isinstance(cfg, dict) or cfg.get("class_name") != "Functional" or not isinstance(cfg.get("config"), dict):
+        raise SpecError(f"{name}: config.json does not describe a functional Keras model; not a file saved by this app")
+    _walk_classes(cfg, name)
+    layers = cfg["config"].get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise SpecError(f"{name}: config.json lists no layers")
+    report = analyze(spec)
+    want = report.weight_shapes()
+    allowed = {"input", *report.by_name}
+    for r in report.leaf_rows():
+        allowed.update({f"{r.name}_pad", f"{r.name}_flatten", f"{r.name}_dropout", f"{r.name}_softmax"})
+    got: dict[str, list[tuple[int, ...]]] = {}
+    names = set()
+    for layer in layers:
+        lcfg = layer.get("config") if isinstance(layer, dict) else None
+        lname = lcfg.get("name") if isinstance(lcfg, dict) else None
+        if not isinstance(lname, str) or lname not in allowed or lname in names:
+            raise SpecError(f"{name}: config.json declares a layer {str(lname)[:60]!r} that the {spec.name} "
+                            "model of its own inception_viz.json does not have")
+        names.add(lname)
+        kind = layer.get("class_name")
+        try:
+            if kind == "InputLayer":
+                if list(lcfg.get("batch_shape") or []) != [None, *spec.input_shape]:
+                    raise SpecError(f"{name}: config.json's input is {lcfg.get('batch_shape')}, not {list(spec.input_shape)}")
+            elif kind in ("Conv2D", "Dense"):
+                cin = _declared_int(layer["build_config"]["input_shape"][-1])
+                if kind == "Conv2D":
+                    k = [_declared_int(v) for v in lcfg["kernel_size"]]
+                    if lcfg.get("groups", 1) != 1 or not lcfg.get("use_bias", True):
+                        raise SpecError(f"{name}: {lname} declares groups or no bias; this app builds neither")
+                    out = _declared_int(lcfg["filters"])
+                    got[lname] = [(*k, cin, out), (out,)]
+                else:
+                    out = _declared_int(lcfg["units"])
+                    got[lname] = [(cin, out), (out,)]
+                if got[lname] != want.get(lname):
+                    raise SpecError(f"{name}: {lname} declares weights {got[lname][0]}; the {spec.name} model of its "
+                                    f"inception_viz.json has {want.get(lname, [None])[0]}")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise SpecError(f"{name}: config.json's layer {lname} is malformed") from None
+    missing = sorted(set(want) - set(got))
+    if missing:
+        raise SpecError(f"{name}: config.json lacks {missing[0]} of the {spec.name} model ({len(missing)} layers missing)")
+
+
+def _declared_int(v) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(v)
+    return v
+
+
+def check_keras_archive(data: bytes, name: str) -> tuple[dict[str, bytes], dict, ModelSpec]:
+    """Everything checked about a ``.keras`` file before Keras opens it: bounded reads of
+    at most :data:`KERAS_MEMBERS`, this app's metadata (:func:`parse_metadata`), its spec
+    within the memory limit, and ``config.json`` declaring exactly that spec's network
+    (:func:`check_keras_config`). Returns ``(members, metadata, spec)``."""
+    members = _read_members(data, name)
+    if _META not in members:
+        raise SpecError(f"{name} has no {_META}: only .keras files saved by this app are loaded (Download the built model)")
+    meta = parse_metadata(members[_META], name)
+    if "config" not in meta:
+        raise SpecError(f"{name}: {_META} has no model config; only .keras files saved by this app are loaded")
+    spec = _spec_of_metadata(meta, name)
+    for member in ("config.json", "metadata.json", "model.weights.h5"):
+        if member not in members:
+            raise SpecError(f"{name} has no {member}; it is not a complete .keras file")
+    try:
+        cfg = json.loads(members["config.json"].decode("utf-8"))
+        json.loads(members["metadata.json"].decode("utf-8"))
+    except RecursionError:
+        raise SpecError(f"{name}: config.json is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise SpecError(f"{name}: config.json or metadata.json is not JSON text ({_one_line(exc)[:80]})") from None
+    check_keras_config(cfg, spec, name)
+    return members, meta, spec
+
+
+def _load_keras_zip(data: bytes, tmp: Path, name: str):
+    from .counter import analyze
+
+    members, meta, spec = check_keras_archive(data, name)  # before TensorFlow is even imported
     import keras
 
     from .keras_model import CUSTOM_OBJECTS
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-            if total > MAX_KERAS_BYTES:
-                raise SpecError(f"{name} expands to {total:,} bytes; the limit is {MAX_KERAS_BYTES:,} bytes")
-            meta = json.loads(z.read(_META)) if _META in z.namelist() else {}
-    except zipfile.BadZipFile:
-        raise SpecError(f"{name} is not a .keras file (not a zip archive); it may be truncated") from None
+    # Keras reads a fresh archive of exactly the members checked above
+    path = tmp / "model.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        for member in ("metadata.json", "config.json", "model.weights.h5"):
+            z.writestr(member, members[member])
+    del members
     try:
         model = keras.saving.load_model(path, safe_mode=True, custom_objects=CUSTOM_OBJECTS, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types; one line for the user
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise SpecError(f"{name} could not be loaded as a Keras model: {msg}") from None
-    return weights_by_layer(model), meta
+        raise SpecError(f"{name} could not be loaded as a Keras model: {_one_line(exc)}") from None
+    # Layers without weights were checked by class only: their symbolic output shapes
+    # (no allocation yet) must add up to the spec's tensors, so a padding or pooling
+    # layer declared with other arguments cannot make the first forward pass explode.
+    report = analyze(spec)
+    values = sum(int(np.prod([d or 0 for d in l.output.shape[1:]])) for l in model.layers)
+    if model.count_params() != report.total_params or values != report.forward_values:
+        raise SpecError(f"{name}: the loaded model has {model.count_params():,} params and {values:,} activation "
+                        f"values; its config says {report.total_params:,} and {report.forward_values:,}")
+    return weights_by_layer(model), meta, spec
 
 
-def _load_weights_h5(path: Path, name: str, spec: ModelSpec | None):
+def _h5_text(value, name: str, key: str) -> str:
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError(f"{name}: attribute {key} is not UTF-8 text; not a file saved by this app") from None
+    if isinstance(value, str):
+        return value
+    raise SpecError(f"{name}: attribute {key} must be text; got {type(value).__name__}")
+
+
+def _read_h5(path: Path, name: str) -> tuple[dict, dict[str, list[tuple[int, ...]]], list[tuple[int, ...]]]:
+    """This app's attributes (checked) and the shapes of every array in the file, read
+    without loading the arrays (at most :data:`MAX_H5_ARRAYS`)."""
     import h5py
 
-    from .config import loads_config
-    from .keras_model import build_keras
-    from .presets import preset
+    shapes: list[tuple[int, ...]] = []
+
+    def visit(_n, obj):
+        if isinstance(obj, h5py.Dataset):
+            shapes.append(tuple(int(v) for v in obj.shape))
+            if len(shapes) > MAX_H5_ARRAYS:
+                return True  # stop: far more arrays than any model of this app has
+        return None
 
     try:
         with h5py.File(path, "r") as f:
-            meta = {k.removeprefix("inception_viz_"): (v.decode() if isinstance(v, bytes) else v)
-                    for k, v in f.attrs.items() if k.startswith("inception_viz_")}
-    except OSError:
-        raise SpecError(f"{name} is not an HDF5 weights file; it may be truncated") from None
-    saved_spec = loads_config(meta["config"]) if "config" in meta else (spec or preset("googlenet"))
-    model = build_keras(saved_spec, seed=0)
-    # Keras may skip groups it cannot match with only a warning: require that the file
-    # holds exactly the model's weight shapes before loading, so nothing stays random.
-    shapes: list[tuple[int, ...]] = []
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda _n, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
-    want = sorted(tuple(v.shape) for v in model.weights)
+            raw = {}
+            for k in list(f.attrs.keys())[:64]:
+                if isinstance(k, str) and k.startswith("inception_viz_"):
+                    try:
+                        raw[k.removeprefix("inception_viz_")] = f.attrs[k]
+                    except Exception as exc:  # noqa: BLE001 - h5py raises OSError/TypeError on odd types
+                        raise SpecError(f"{name}: attribute {k} cannot be read ({type(exc).__name__})") from None
+            f.visititems(visit)
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, KeyError, RuntimeError ... on damaged files
+        raise SpecError(f"{name} is not an HDF5 weights file ({type(exc).__name__}); it may be truncated") from None
+    if len(shapes) > MAX_H5_ARRAYS:
+        raise SpecError(f"{name} holds more than {MAX_H5_ARRAYS:,} arrays; not a weights file of this app")
+    meta: dict = {}
+    for key in ("config", "preprocessing", "label"):
+        if key in raw:
+            meta[key] = _h5_text(raw[key], name, f"inception_viz_{key}")
+    if "trained" in raw:
+        meta["trained"] = raw["trained"]
+    if "config" in meta:
+        if len(meta["config"]) > MAX_JSON_MEMBER_BYTES:
+            raise SpecError(f"{name}: attribute inception_viz_config is longer than {MAX_JSON_MEMBER_BYTES:,} characters")
+        try:
+            meta["config"] = json.loads(meta["config"])
+        except (ValueError, RecursionError):
+            raise SpecError(f"{name}: attribute inception_viz_config is not a JSON config") from None
+    return check_metadata(meta, name, "its attributes"), shapes
+
+
+def check_h5_shapes(shapes: list[tuple[int, ...]], spec: ModelSpec, name: str) -> None:
+    """The arrays of a ``.weights.h5`` must be exactly the weight shapes of ``spec``'s
+    model, computed by the counter (:meth:`~inception_viz.counter.Report.weight_shapes`)
+    without building it: an empty, short or foreign file is refused before the build."""
+    from .counter import analyze
+
+    want = sorted(s for pair in analyze(spec).weight_shapes().values() for s in pair)
     if sorted(shapes) != want:
+        what = "no arrays" if not shapes else f"{len(shapes):,} arrays"
         raise SpecError(
-            f"{name} does not fit the {saved_spec.name} model: it holds {len(shapes)} arrays, "
-            f"the model has {len(want)} (or their shapes differ)"
+            f"{name} does not fit the {spec.name} model: it holds {what}, the model has {len(want)} (or their shapes differ)"
         )
+
+
+def _load_weights_h5(path: Path, name: str, spec: ModelSpec | None):
+    from .presets import preset
+
+    meta, shapes = _read_h5(path, name)
+    saved_spec = _spec_of_metadata(meta, name) if "config" in meta else (spec or preset("googlenet"))
+    check_h5_shapes(shapes, saved_spec, name)  # before building: nothing is allocated for a file that cannot fit
+    from .keras_model import build_keras  # imports TensorFlow
+
+    model = build_keras(saved_spec, seed=0)
     try:
         model.load_weights(path)
     except Exception as exc:  # noqa: BLE001
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise SpecError(f"{name} does not fit the {saved_spec.name} model: {msg}") from None
-    if "trained" in meta:
-        meta["trained"] = bool(meta["trained"])
-    return weights_by_layer(model), meta
+        raise SpecError(f"{name} does not fit the {saved_spec.name} model: {_one_line(exc)}") from None
+    return weights_by_layer(model), meta, saved_spec
 
 
 def load_weights_file(source: str | Path | bytes, name: str | None = None, spec: ModelSpec | None = None) -> Weights:
@@ -624,6 +919,15 @@ def apply_weights(model, weights: Weights) -> TransferReport:
     return transfer(weights.by_layer, model, weights.source)
 
 
+def model_with_weights(spec: ModelSpec, weights: Weights, device: str | None = None):
+    """``(model, TransferReport)``: ``spec`` built with ``weights.seed``, then ``weights``
+    transferred onto it; the model ``predict`` runs and every model export saves."""
+    from .keras_model import build_keras
+
+    model = build_keras(spec, device=device, seed=weights.seed)
+    return model, apply_weights(model, weights)
+
+
 def prediction_note(weights: Weights, report: TransferReport | None) -> str | None:
     """What to say above any prediction: random weights are meaningless, partly transferred
     weights are not the trained network's; ``None`` when the whole network is trained."""
@@ -634,3 +938,37 @@ def prediction_note(weights: Weights, report: TransferReport | None) -> str | No
         return PARTIAL_NOTE
     return None
 
+
+
+def training_differences(spec: ModelSpec, weights: Weights) -> tuple[str, ...]:
+    """Notes for every way the network ``spec`` differs from the one ``weights`` were
+    trained as (LRN switched off or on, another input size, another number of classes);
+    empty for random weights or when nothing differs. Edited widths are :func:`transfer`'s
+    business (:data:`PARTIAL_NOTE`), the auxiliary classifiers do not change the output."""
+    base = weights.trained_spec
+    if not weights.trained or base is None:
+        return ()
+    notes = []
+    if spec.lrn != base.lrn and any(l.kind == "lrn" for l in base.layers):
+        was, now = ("on", "off") if base.lrn else ("off", "on")
+        notes.append(f"LRN is {now}, but these weights were trained with LRN {was}: every layer after conv1 "
+                     "sees other values than in training, so these are not the trained network's predictions.")
+    if tuple(spec.input_shape) != tuple(base.input_shape):
+        shape = "x".join(map(str, spec.input_shape))
+        trained = "x".join(map(str, base.input_shape))
+        notes.append(f"The input is {shape}, but these weights were trained on {trained}: the feature maps have "
+                     "other sizes than in training, so accuracy is not the trained network's.")
+    if spec.classes != base.classes:
+        notes.append(f"The model has {spec.classes:,} classes, but these weights were trained for {base.classes:,}: "
+                     "the classifier is freshly initialised, so its outputs are meaningless.")
+    return tuple(notes)
+
+
+def prediction_notes(spec: ModelSpec, weights: Weights, report: TransferReport | None) -> tuple[str, ...]:
+    """Everything to say above a prediction: :func:`prediction_note` (random or partly
+    re-initialised weights) and then :func:`training_differences`, without repeats."""
+    first = prediction_note(weights, report)
+    out = [first] if first else []
+    if first != RANDOM_NOTE:  # random weights: the differences to training do not matter
+        out.extend(training_differences(spec, weights))
+    return tuple(out)

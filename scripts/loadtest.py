@@ -81,6 +81,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
+REPLICA_COOKIE = "INCEPTION_VIZ_REPLICA"  # scripts/hall.py's HAProxy cookie
 EDIT_BLOCK, EDIT_WIDTH = "inception_3a", "3x3"  # the default block in focus and its 3x3 width
 SHORT = dict(sessions=4, browsers=1, edits=20, threads=4, inputs=3, step_timeout_s=180, total_timeout_s=900)
 FULL = dict(sessions=30, browsers=5, edits=200, threads=8, inputs=5, step_timeout_s=900, total_timeout_s=1800)
@@ -214,6 +215,52 @@ class StreamlitServer:
         self.log.close()
 
 
+class HallServer:
+    """``scripts/hall.py --replicas N`` (N replicas behind HAProxy) on a free loopback
+    port, with the same interface as ``StreamlitServer``; RSS is the whole tree's."""
+
+    def __init__(self, replicas: int, startup_timeout: float = 240.0):
+        self.replicas = replicas
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}/"
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen | None = None
+        self.sampler: RssSampler | None = None
+
+    def __enter__(self) -> "HallServer":
+        import tempfile
+
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="hall-", suffix=".log", delete=False)
+        self.log_path = self.log.name
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "hall.py"), "--replicas", str(self.replicas),
+                                      "--port", str(self.port), "--address", HOST],
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.sampler = RssSampler(self.proc.pid)
+        self.sampler.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hall.py exited with status {self.proc.returncode}; log: {self.log_tail()}")
+            if "ready: " in Path(self.log_path).read_text(errors="replace"):
+                return self
+            time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"hall.py was not ready within {self.startup_timeout:.0f} s: {self.log_tail()}")
+
+    log_tail = StreamlitServer.log_tail
+
+    def __exit__(self, *exc) -> None:
+        self.peak_rss = self.sampler.stop() if self.sampler else 0
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # hall.py stops its replicas and HAProxy
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
 # ---------------------------------------------------------------------------------------
 # 1. concurrent browser sessions
 
@@ -225,6 +272,7 @@ class SessionResult:
     ok: bool = False
     error: str = ""
     steps: dict = field(default_factory=dict)  # step name -> seconds
+    replica: str = ""  # behind scripts/hall.py: the replica HAProxy's cookie names
 
 
 PREDICT_TAB = "Predictions & feature maps"
@@ -256,6 +304,7 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
         await page.goto(url, timeout=step_timeout_ms)
         await expect(metric).to_have_text("6,998,552", timeout=step_timeout_ms)
         res.steps["load"] = time.monotonic() - t
+        res.replica = {c["name"]: c["value"] for c in await ctx.cookies()}.get(REPLICA_COOKIE, "")
 
         step = "edit"
         box = page.get_by_label(EDIT_WIDTH, exact=True)
@@ -307,6 +356,7 @@ class _Protocol:
         self.query_string = ""
         self.session_id = ""
         self.states: dict = {}  # widget id -> WidgetState: sent on every rerun, as the frontend does
+        self.cookie = ""  # behind a balancer: "INCEPTION_VIZ_REPLICA=appN", from the handshake's answer
         self.tabs_id = ""  # the view tabs (a widget: its value is the open tab's label)
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
@@ -351,22 +401,24 @@ def _find(elements, kind: str, label: str):
                  and getattr(e, kind).label.startswith(label)), None)
 
 
-def _upload(url: str, session_id: str, file_id: str, path: Path, xsrf: str) -> None:
-    """PUT a file to the session's upload endpoint, as the frontend does for an uploader."""
+def _upload(url: str, session_id: str, file_id: str, path: Path, xsrf: str, cookie: str = "") -> None:
+    """PUT a file to the session's upload endpoint, as the frontend does for an uploader
+    (with the balancer's replica cookie, if any: the upload must reach the session's replica)."""
     boundary = "inceptionvizloadtest"
     data = path.read_bytes()
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
             f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     req = urllib.request.Request(f"{url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"})
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf, "Cookie": "; ".join(filter(None, [f"_streamlit_xsrf={xsrf}", cookie]))})
     with urllib.request.urlopen(req, timeout=60) as r:
         if r.status not in (200, 204):
             raise RuntimeError(f"upload answered HTTP {r.status}")
 
 
-def _xsrf_token(url: str) -> str:
+def _xsrf_token(url: str, cookie: str = "") -> str:
     """The XSRF cookie the health endpoint sets (uploads must echo it in a header)."""
-    with urllib.request.urlopen(f"{url}_stcore/health", timeout=30) as r:
+    req = urllib.request.Request(f"{url}_stcore/health", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(req, timeout=30) as r:
         cookie = r.headers.get("Set-Cookie", "")
     return cookie.split("_streamlit_xsrf=", 1)[1].split(";", 1)[0] if "_streamlit_xsrf=" in cookie else ""
 
@@ -387,9 +439,9 @@ async def _ws_predict(client: "_Protocol", url: str, elements: list, image: Path
     if uploader is None:
         raise RuntimeError(f"no image uploader labelled {PREDICT_UPLOADER!r}")
     loop = asyncio.get_running_loop()
-    xsrf = await loop.run_in_executor(None, _xsrf_token, url)
+    xsrf = await loop.run_in_executor(None, _xsrf_token, url, client.cookie)
     file_id = f"loadtest-{client.session_id[:8]}"
-    await loop.run_in_executor(None, _upload, url, client.session_id, file_id, image, xsrf)
+    await loop.run_in_executor(None, _upload, url, client.session_id, file_id, image, xsrf, client.cookie)
     info = UploadedFileInfo(file_id=file_id, name=image.name, size=image.stat().st_size)
     state = WidgetState(id=uploader.id, file_uploader_state_value=FileUploaderState(uploaded_file_info=[info]))
     elements = await client.rerun(timeout_s, [state])
@@ -401,6 +453,16 @@ async def _ws_predict(client: "_Protocol", url: str, elements: list, image: Path
         raise RuntimeError(f"no prediction for the uploaded {image.name}: image captions {captions[:3]}")
     if not any(e.WhichOneof("type") == "plotly_chart" for e in elements):
         raise RuntimeError("no top-k chart after the upload")
+
+
+def _replica_cookie(ws) -> str:
+    """The sticky-session cookie HAProxy inserted in the websocket handshake's answer
+    (``NAME=value``), or "" when no balancer is in front."""
+    for header in ws.response.headers.get_all("Set-Cookie"):
+        pair = header.split(";", 1)[0].strip()
+        if pair.startswith(f"{REPLICA_COOKIE}="):
+            return pair
+    return ""
 
 
 def _metric(elements, label_prefix: str) -> str | None:
@@ -420,6 +482,8 @@ async def _ws_session(url: str, i: int, value: int, step_timeout_s: float, image
         async with websockets.connect(ws_url, subprotocols=["streamlit"], origin=url.rstrip("/"), max_size=None,
                                       open_timeout=step_timeout_s) as ws:
             client = _Protocol(ws)
+            client.cookie = _replica_cookie(ws)
+            res.replica = client.cookie.partition("=")[2]
             elements = await client.rerun(step_timeout_s)
             total = _metric(elements, "Parameters (weights")
             if total != "6,998,552":
@@ -470,10 +534,11 @@ async def _run_sessions(url: str, n: int, n_browser: int, step_timeout_s: float,
 
 
 def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, total_timeout_s: float = 900.0,
-                 predict: bool | None = None) -> dict:
+                 predict: bool | None = None, hall: int = 0) -> dict:
     """Part 1: ``n`` protocol sessions plus ``n_browser`` headless-Chromium sessions at
     once. Returns per-session results, per-step percentiles (per client kind) and the
-    server's idle and peak RSS."""
+    server's idle and peak RSS. ``hall`` > 0: through ``scripts/hall.py`` with that many
+    replicas behind HAProxy instead of one ``streamlit run``."""
     if predict is None:
         predict = _has_predictions(_app_source())
     image = None
@@ -482,7 +547,7 @@ def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, tota
 
         image = sample_path("cat")
     t0 = time.monotonic()
-    with StreamlitServer() as server:
+    with (HallServer(hall) if hall else StreamlitServer()) as server:
         idle_rss = server.sampler.rss()
         results = asyncio.run(_run_sessions(server.url, n, n_browser, step_timeout_s, total_timeout_s, image))
         log = server.log_tail()
@@ -500,6 +565,8 @@ def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, tota
         "errors": [f"{r.client} #{r.index}: {r.error}" for r in results if not r.ok],
         "latency": latency,
         "predict_step": bool(predict),
+        "replicas": hall or 1,
+        "sessions_per_replica": {k: sum(r.replica == k for r in results) for k in sorted({r.replica for r in results})} if hall else {},
         "server_idle_rss_mb": round(idle_rss / 1e6, 1),
         "server_peak_rss_mb": round(server.peak_rss / 1e6, 1),
         "wall_s": round(time.monotonic() - t0, 1),
@@ -663,6 +730,9 @@ def check(report: dict) -> list[str]:
     if s is not None:
         if s["ok"] != s["sessions"]:
             problems.append(f"sessions: {s['sessions'] - s['ok']} of {s['sessions']} failed: {s['errors'][:3]}")
+        used = [k for k in s.get("sessions_per_replica", {}) if k]
+        if s.get("replicas", 1) > 1 and s["sessions"] > 1 and len(used) < 2:
+            problems.append(f"sessions: all on one replica behind the balancer: {s['sessions_per_replica']}")
     e = report.get("endurance")
     if e is not None:
         if e["errors"]:
@@ -692,6 +762,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--browsers", type=int, help="concurrent headless-Chromium sessions on top of them")
     ap.add_argument("--edits", type=int, help="endurance edits with a build after each (0 skips part 2)")
     ap.add_argument("--threads", type=int, help="threads sharing one cached model (0 skips part 3)")
+    ap.add_argument("--hall", type=int, default=0, metavar="N",
+                    help="part 1 through scripts/hall.py: N replicas behind HAProxy (needs haproxy)")
     ap.add_argument("--json", metavar="PATH", help="write the figures here")
     args = ap.parse_args(argv)
     plan = dict(FULL if args.full else SHORT)
@@ -699,10 +771,13 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, k) is not None:
             plan[k] = max(0, getattr(args, k))
 
+    plan["hall"] = max(0, args.hall)
     report: dict = {"plan": plan, "machine": {"cpus": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 1e9, 1)}}
     if plan["sessions"] or plan["browsers"]:
-        print(f"[1/3] {plan['sessions']} protocol + {plan['browsers']} Chromium sessions at once on a local streamlit server…", flush=True)
-        report["sessions"] = run_sessions(plan["sessions"], plan["browsers"], plan["step_timeout_s"], plan["total_timeout_s"])
+        print(f"[1/3] {plan['sessions']} protocol + {plan['browsers']} Chromium sessions at once on "
+              + (f"{args.hall} replicas behind HAProxy…" if args.hall else "a local streamlit server…"), flush=True)
+        report["sessions"] = run_sessions(plan["sessions"], plan["browsers"], plan["step_timeout_s"], plan["total_timeout_s"],
+                                          hall=max(0, args.hall))
         print(json.dumps({k: v for k, v in report["sessions"].items() if k not in ("results", "server_log_tail")}, indent=2), flush=True)
     if plan["edits"]:
         print(f"[2/3] endurance: {plan['edits']} width edits, a build after each…", flush=True)

@@ -80,8 +80,8 @@ def test_dropped_branch_is_zeros(tmp_path, capsys):
     assert rc == 0
     b = json.loads(out)["rows"][7]
     assert b["name"] == "inception_3a"
-    assert b["branches"]["1x1"] == {"params": 0, "weights": 0, "macs": 0, "channels": 0}
-    assert b["branches"]["5x5"] == {"params": 0, "weights": 0, "macs": 0, "channels": 0}
+    assert b["branches"]["1x1"] == {"params": 0, "weights": 0, "macs": 0, "channels": 0, "receptive_field": None}
+    assert b["branches"]["5x5"] == {"params": 0, "weights": 0, "macs": 0, "channels": 0, "receptive_field": None}
     assert b["output_shape"] == [28, 28, 128 + 32]
 
 

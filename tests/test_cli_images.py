@@ -46,7 +46,9 @@ def test_predict_json_equals_onnxruntime_on_the_same_file(files):
     res = run("predict", files / "pattern.png", "--weights", files / "zoo.onnx", "--top", 7, "--format", "json")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert list(doc) == ["predictions"] and len(doc["predictions"]) == 7
+    # "notes" added by issue 18 (extends the contract): the zoo-layout file on the googlenet
+    # network it was trained as: nothing to note
+    assert list(doc) == ["predictions", "notes"] and len(doc["predictions"]) == 7 and doc["notes"] == []
     for p in doc["predictions"]:
         assert list(p) == ["index", "label", "prob"]
         assert type(p["index"]) is int and type(p["label"]) is str and type(p["prob"]) is float

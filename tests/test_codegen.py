@@ -29,7 +29,8 @@ RUNNER = textwrap.dedent(
         m = ns["model"]
         out[name] = {
             "total": m.count_params(),
-            "output": [int(d) for d in m.output.shape[1:]],
+            "output": [int(d) for d in m.outputs[0].shape[1:]],
+            "outputs": len(m.outputs),
             "layers": {l.name: l.count_params() for l in m.layers},
             "modules": sorted(k for k in sys.modules if k.startswith("inception_viz")),
         }
@@ -79,18 +80,23 @@ def test_generated_code_builds_the_counted_network():
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     assert results["googlenet"]["total"] == 6_998_552
     assert results["block"]["total"] == 325 + 460 + 1_300 + 15_030 + 2_600 + 3_250 == 22_965
+    # googlenet with aux heads, 7 classes: each head is 5x5/3 avg pool (0) + 1x1 conv 128
+    # (512*128 + 128 = 65,664 after 4a; 528*128 + 128 = 67,712 after 4d) + FC 4*4*128 -> 1024
+    # (2,048*1,024 + 1,024 = 2,098,176) + linear 1024 -> 7 (7,168 + 7 = 7,175); the main
+    # network: 6,998,552 - (1,024,000 + 1,000) + 7,175 = 5,980,727 (its classifier has 7 classes)
+    assert results["aux_on"]["total"] == 5_980_727 + (65_664 + 2_098_176 + 7_175) + (67_712 + 2_098_176 + 7_175)
     for name, spec in specs.items():
         got = results[name]
         report = counter.analyze(spec)
         assert got["modules"] == [], f"{name}: generated code imported {got['modules']}"
-        assert got["total"] == codegen.code_params(spec), name
-        # auxiliary heads are training-only and left out of the code
-        assert codegen.code_params(spec) == report.total_params - sum(r.params for r in report.rows if r.aux)
+        # the counter's total, auxiliary heads (Figure 3) included when they are on
+        assert got["total"] == codegen.code_params(spec) == report.total_params, name
+        assert got["outputs"] == 1 + len(spec.active_aux_heads), name
         main_out = [r for r in report.rows if not r.aux][-1].output_shape
         expected_out = [main_out[2]] if spec.layers[-1].kind in ("softmax", "dense") else list(main_out)
         assert got["output"] == expected_out, name
         # layer by layer: every conv / dense of the counter, under the same name
-        leaves = [p for r in report.rows if not r.aux for p in (r.parts or (r,))]
+        leaves = [p for r in report.rows for p in (r.parts or (r,))]
         assert leaves
         for row in leaves:
             if row.params and row.kind in ("conv", "dense"):

@@ -286,7 +286,7 @@ def test_text_rejections(text, field):
     "params, field",
     [
         ({"preset": "resnet"}, "preset"),
-        ({"nope": "1"}, "unknown URL parameter 'nope'"),
+        ({"inception_9z": "1-1-1-1-1-1"}, "URL parameter 'inception_9z': no such block in preset googlenet"),
         ({"inception_3a": "1-2-3"}, "inception_3a needs 6 widths"),
         ({"inception_3a": "1-2-3-4-5-x"}, "inception_3a pool_proj"),
         ({"inception_3a": "1-2-3-4-5-\u00b2"}, "inception_3a pool_proj"),  # "²".isdigit() is True

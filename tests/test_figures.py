@@ -114,3 +114,27 @@ def test_block_preset_figures():
     traces = _branch_traces(figures.channel_flow_figure(report))
     # the seed's demo: 40 + 10 + 30 + 50 = 130 (not 160)
     assert [traces[k].y[0] for k in BRANCH_KEYS] == [40, 10, 30, 50]
+
+
+def test_receptive_field_figure_growth_and_branches():
+    fig = figures.receptive_field_figure(GOOGLENET)
+    line = next(t for t in fig.data if t.name == "layer / block (concat)")
+    sizes = dict(zip(line.x, line.y))
+    # the numbers: conv1 7, pool2 27, 3a 59, 4e 427, 5b 715, pool5 907
+    assert [sizes[n] for n in ("conv1", "pool2", "inception_3a", "inception_4e", "inception_5b", "pool5")] == [
+        7, 27, 59, 427, 715, 907]
+    assert "7 px → 907 px" in fig.layout.title.text
+    assert "lrn1" not in sizes and "softmax" not in sizes  # layers that keep the field
+    traces = _branch_traces(fig)
+    i = list(line.x).index("inception_3a")
+    # pool2 sees 27 px with jump 8: 1x1 27, 3x3 27 + 2*8, 5x5 27 + 4*8, pool 27 + 2*8
+    assert [traces[k].y[i] for k in BRANCH_KEYS] == [27, 43, 59, 43]
+    assert traces["5x5"].marker.color == BRANCH_COLORS["5x5"]
+    assert traces["5x5"].y[0] is None  # conv1 is no block
+    assert traces["3x3"].customdata[i][1] == "8x8"  # jump in the hover
+    dropped = figures.receptive_field_figure(counter.analyze(presets.preset("googlenet").with_block("inception_3a", **{"5x5": 0})))
+    assert _branch_traces(dropped)["5x5"].y[i] is None
+    wide = figures.receptive_field_figure(counter.analyze(presets.preset("googlenet").with_options(input_shape=(224, 160, 3))), axis=1)
+    assert "→ 843 px" in wide.layout.title.text and "width" in wide.layout.title.text
+    with pytest.raises(ValueError, match="axis"):
+        figures.receptive_field_figure(GOOGLENET, axis=2)

@@ -184,3 +184,19 @@ def test_overview_marks_pretrained_and_fresh_layers():
     assert "pretrained" not in graph.overview_dot(report)  # without weights nothing is claimed
     if shutil.which("dot"):
         assert render.render(source, "svg").lstrip().startswith(b"<")
+
+
+def test_receptive_fields_in_labels():
+    report = counter.analyze(presets.preset("googlenet"))
+    over = graph.overview_dot(report)
+    for name, px in (("inception_3a", 59), ("inception_4e", 427), ("inception_5b", 715)):
+        label = over.split(f"<B>{name}</B>", 1)[1].split("</TABLE>", 1)[0]
+        assert f"field {px} px" in label
+    detail = graph.block_dot(report, "inception_3a")
+    # pool2's field is 27 px with jump 8: 1x1 keeps 27, 3x3 and pool add 2*8, 5x5 adds 4*8
+    for key, px in (("1x_1", 27), ("3x_3", 43), ("5x_5", 59), ("pool_proj", 43)):
+        node = detail.split(f"branch_{key} [label=", 1)[1].split("]", 1)[0]
+        assert f"field {px} px" in node, (key, node)
+    dropped = graph.block_dot(counter.analyze(presets.preset("googlenet").with_block("inception_3a", **{"5x5": 0})), "inception_3a")
+    node = dropped.split("branch_5x_5 [label=", 1)[1].split("]", 1)[0]
+    assert "dropped" in node and "field" not in node

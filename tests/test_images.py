@@ -230,3 +230,31 @@ def test_channel_image_and_overlay():
     assert np.array_equal(out, rgb)
     out = images.overlay_heatmap(rgb, np.ones((7, 7)), alpha=1.0)
     assert out.shape == (50, 60, 3) and out[0, 0].tolist() == [252, 255, 164]
+
+
+def test_draw_unit_field_outlines_the_clipped_box():
+    from inception_viz.counter import analyze
+    from inception_viz.images import FIELD_COLOR, draw_field, draw_unit_field
+    from inception_viz.presets import preset
+
+    report = analyze(preset("googlenet"))
+    rgb = np.full((224, 224, 3), 200, np.uint8)
+    # inception_3a unit (0, 0): field -23..35, clipped to rows/cols 0..35
+    out = draw_unit_field(rgb, report, "inception_3a", 0, 0, line=1)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert (out[36:, 36:] == 90).all()  # outside: 200 * (1 - 0.55) = 90
+    assert (out[0, 0:36] == FIELD_COLOR).all() and (out[35, 0:36] == FIELD_COLOR).all()
+    assert (out[0:36, 35] == FIELD_COLOR).all()
+    assert (out[10, 10] == 200).all()  # inside, away from the centre cross, untouched
+    # the unit's centre: 6 + 0*8 = 6, marked with a cross
+    assert (out[6, 6] == FIELD_COLOR).all()
+    # on a 2x enlarged photo the same box covers 0..71
+    big = draw_unit_field(np.full((448, 448, 3), 200, np.uint8), report, "inception_3a", 0, 0, line=1)
+    assert (big[71, 0:72] == FIELD_COLOR).all() and (big[72:, 72:] == 90).all()
+    # inception_5b's centre unit sees the whole image
+    whole = draw_unit_field(rgb, report, "inception_5b", 3, 3, line=1, dim=0.5)
+    assert not (whole == 100).any()
+    with pytest.raises(SpecError, match="outside"):
+        draw_unit_field(rgb, report, "inception_3a", 0, 28)
+    # a field wholly in the padding: everything darkened, nothing outlined
+    assert (draw_field(rgb, None, dim=0.5) == 100).all()

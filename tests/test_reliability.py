@@ -130,13 +130,16 @@ def test_huge_input_is_refused_before_building():
 
 
 def test_memory_estimate_arithmetic():
-    """googlenet: 6,998,552 params -> 27,994,208 weight bytes; activations summed over the
-    layers (the counter's total_activations) x 4 bytes; total = 2 x both."""
+    """googlenet: 6,998,552 params -> 27,994,208 weight bytes; every tensor of a forward
+    pass (the counter's forward_values: each layer inside the blocks too, issue 18) x 4
+    bytes; total = 2 x both."""
     r = analyze(GOOGLENET)
     est = limits.estimate_memory(GOOGLENET)
     assert est.weight_bytes == 4 * 6_998_552 == 27_994_208
-    assert est.activation_bytes == 4 * r.total_activations
-    assert est.total_bytes == 2 * 27_994_208 + 2 * 4 * r.total_activations
+    assert est.activation_bytes == 4 * r.forward_values > 4 * r.total_activations
+    assert est.total_bytes == 2 * 27_994_208 + 2 * 4 * r.forward_values + 4 * r.conv_workspace_values
+    # the largest conv's input + output is conv1's: 224 x 224 x 3 in, 112 x 112 x 64 out
+    assert r.conv_workspace_values == 224 * 224 * 3 + 112 * 112 * 64 == 953_344
     assert limits.estimate_memory(GOOGLENET, batch=8).activation_bytes == 8 * est.activation_bytes
     assert limits.check_buildable(GOOGLENET) == est  # the paper's model fits the default
 
@@ -271,7 +274,7 @@ def test_config_file_missing_directory_or_too_big(tmp_path):
 
 BAD_QUERIES = [
     ({"preset": "resnet"}, "URL parameter preset must be one of"),
-    ({"colour": "red"}, "unknown URL parameter 'colour'"),
+    ({"inception_5c": "1-1-1-1-1-1"}, "no such block in preset googlenet"),
     ({"inception_3a": "64-96-128"}, "needs 6 widths"),
     ({"inception_3a": "64-96-128-16-32-32-1"}, "needs 6 widths"),
     ({"inception_3a": "64-96-x-16-32-32"}, "inception_3a 3x3 must be a whole number"),
@@ -674,9 +677,16 @@ def test_weights_file_kinds_and_paths(tmp_path):
 
 
 def test_keras_files_are_loaded_with_safe_mode(monkeypatch, tmp_path):
-    """Every .keras load goes through keras.saving.load_model(..., safe_mode=True): a
-    Lambda layer (Python bytecode) is refused, and the call is recorded to check the flag."""
+    """Every .keras load goes through keras.saving.load_model(..., safe_mode=True), and only
+    after the archive was checked (issue 18): a Lambda layer (Python bytecode) is refused
+    before Keras sees it, with or without this app's entry; a file this app saved loads,
+    and the call is recorded to check the flag."""
+    import zipfile
+
     keras = pytest.importorskip("keras")
+    from inception_viz.config import dumps_config
+    from inception_viz.keras_model import build_keras
+
     inp = keras.Input((3,))
     keras.Model(inp, keras.layers.Lambda(lambda x: x + 1, name="code")(inp)).save(tmp_path / "lambda.keras")
     seen = []
@@ -687,7 +697,14 @@ def test_keras_files_are_loaded_with_safe_mode(monkeypatch, tmp_path):
         return real(*a, **k)
 
     monkeypatch.setattr(keras.saving, "load_model", spy)
-    one_line_error(W.load_weights_file, tmp_path / "lambda.keras", match="could not be loaded as a Keras model")
+    one_line_error(W.load_weights_file, tmp_path / "lambda.keras", match="only .keras files saved by this app")
+    with zipfile.ZipFile(tmp_path / "lambda.keras", "a") as z:  # this app's entry grafted on
+        z.writestr("inception_viz.json", json.dumps({"config": json.loads(dumps_config(preset("block")))}))
+    one_line_error(W.load_weights_file, tmp_path / "lambda.keras", match="'Lambda'")
+    assert seen == []
+    spec = preset("block")
+    W.save_model_file(build_keras(spec, seed=0), tmp_path / "ok.keras", spec, W.random_weights(0))
+    assert W.load_weights_file(tmp_path / "ok.keras").by_layer
     assert seen == [True]
 
 

@@ -1,0 +1,592 @@
+"""Feature visualisation: the image a channel, a neuron, a branch, a layer or a class wants
+to see, by gradient ascent (TensorFlow is imported here).
+
+The recipe of Olah, Mordvintsev & Schubert, "Feature Visualization" (Distill, 2017), as in
+their Lucid library, on our Keras
+model truncated at the target layer (a sub-model from the input to that layer's output, so
+an early target costs only the layers before it):
+
+* **Parameterisation**: each image is a 2-D real spectrum per colour channel (``rfft2d``
+  layout), scaled by ``1 / frequency`` (frequencies below ``1 / size`` clamped) and by
+  ``sqrt(h * w)``, turned into pixels with ``irfft2d`` and divided by 4 (Lucid's
+  ``fft_image``); the three channels are then mixed with the square root of the ImageNet
+  colour covariance (Lucid's ``color_correlation_svd_sqrt``, columns normalised by the
+  largest column norm) and squashed by a sigmoid into valid pixels in [0, 1]. The optimiser
+  then works in a space where natural-image statistics are white: no high-frequency noise.
+* **Transformation robustness**: every step looks at the image through one random affine
+  transform per image (translation up to ``jitter`` pixels, scale 0.9-1.1, rotation
+  +-10 degrees, grey 0.5 filled in at the borders as Lucid's padding), drawn with stateless
+  random ops from ``(seed, step)``: the same seed gives the same PNG, bit for bit.
+* **Adam** (learning rate 0.05, as Lucid's ``render_vis``) on the spectrum.
+* **Preprocessing follows the weights**, inside the graph: the image in [0, 1] RGB becomes
+  ``(255 * rgb - mean) * scale`` with the weights' :class:`~inception_viz.weights.Preprocessing`
+  (ImageNet / zoo: Caffe means, the Keras model reads RGB; random: -1..1). The PNG is exactly
+  the network's input at that size: at the model's input side, ``predict`` / ``activations``
+  see the same pixels without resizing.
+
+The network runs fully convolutionally at the rendered size (``size`` x ``size``, as Lucid
+does), so small images and grids of small images are cheap. A target after a layer that
+needs the input size (a Dense on a flattened map without a global pool) requires ``size`` =
+the input side.
+
+Objectives (per image, maximised):
+
+=========  ===============================================================================
+channel    mean of the channel's map (a Dense layer: the unit's value)
+neuron     the channel's centre unit, at (H // 2, W // 2) of its map
+branch     a block's branch as a whole: mean of squares of the branch's **last layer** (the
+           output it puts into the concat: ``BLOCK_1x1``, ``BLOCK_3x3``, ``BLOCK_5x5``, or
+           ``BLOCK_pool_proj``, the bare ``BLOCK_pool`` when unprojected), after its ReLU
+layer      DeepDream: mean of squares of the whole layer's output
+class      the class's pre-softmax logit: the output of the classifier Dense (``linear``);
+           when a Dense applies softmax itself, its pre-activation ``x @ W + b``
+=========  ===============================================================================
+
+Optional diversity (Lucid's ``diversity``): with several images of the same target in one
+batch, ``weight * mean_i sum_{j != i} <G_i, G_j>`` (cosine similarity of the target layer's
+Gram matrices) is subtracted, pushing the images apart. The weight trades against the
+objective's scale, which depends on the weights (1 is strong for random weights; Lucid used
+100 with its ImageNet model); the frames report the objective without this term.
+
+The API the app's view uses (pure data, no Streamlit):
+
+* :func:`make_target` / :func:`parse_target` -> :class:`Target` (validated, one-line errors
+  naming the valid range); :func:`channel_targets` for the first N channels of a layer.
+* :func:`visualize_steps` -> an iterator of :class:`Frame`: every ``every`` steps and at the
+  end (``done``); stop early by ``should_stop()`` returning True (the last frame then has
+  ``stopped``) or by leaving the loop. All targets of one call are optimised in ONE batch.
+* :func:`visualize` runs it to the end and returns the last :class:`Frame`.
+* :func:`result_key` keys a cache of finished results; :func:`ascent_step` is one step for
+  the benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, fields, replace
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .counter import Report, analyze
+from .spec import Dense, ModelSpec, SpecError
+
+OBJECTIVES = ("channel", "neuron", "branch", "layer", "class")
+#: Objectives that need a channel (or class) index.
+INDEXED = ("channel", "neuron", "class")
+
+#: Square root of the ImageNet colour covariance (Lucid, ``lucid/optvis/param/color.py``).
+COLOR_CORRELATION_SVD_SQRT = np.asarray(
+    [[0.26, 0.09, 0.02],
+     [0.27, 0.00, -0.05],
+     [0.27, -0.09, 0.03]], dtype=np.float32)
+_COLOR = COLOR_CORRELATION_SVD_SQRT / np.max(np.linalg.norm(COLOR_CORRELATION_SVD_SQRT, axis=0))
+
+MIN_SIZE, MAX_SIZE = 16, 1024
+MAX_STEPS = 10_000
+#: At most this many pixels in one batch (16 images of 224x224): memory of the backward pass.
+MAX_BATCH_PIXELS = 16 * 224 * 224
+#: Compiled (sub-model, step) sets kept per runner.
+MAX_COMPILED = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to optimise; hashable, so ``(runner.key, targets, settings)`` keys a result cache.
+
+    ``size``: the rendered (and fed) image side, ``None`` = the model's input side.
+    ``jitter``: largest translation in pixels at 224 px (scaled with ``size``).
+    ``fourier`` / ``decorrelate``: the Distill parameterisation; both False gives plain
+    pixel-space ascent (sigmoid of a pixel array) for comparison."""
+
+    steps: int = 256
+    size: int | None = None
+    seed: int = 0
+    lr: float = 0.05
+    jitter: float = 8.0
+    scale: float = 0.1
+    rotate_deg: float = 10.0
+    fourier: bool = True
+    decorrelate: bool = True
+    diversity: float = 0.0
+
+    def validated(self, spec: ModelSpec) -> "Settings":
+        """A copy with ``size`` filled in; one-line :class:`SpecError` for bad values."""
+        size = spec.input_shape[0] if self.size is None else self.size
+        if not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
+            raise SpecError(f"steps must be from 1 to {MAX_STEPS:,}; got {self.steps}")
+        if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+            raise SpecError(f"size must be from {MIN_SIZE} to {MAX_SIZE} pixels; got {size}")
+        if not 0 < self.lr <= 1:
+            raise SpecError(f"learning rate must be in (0, 1]; got {self.lr}")
+        if self.jitter < 0 or not 0 <= self.scale < 0.5 or not 0 <= self.rotate_deg <= 45 or self.diversity < 0:
+            raise SpecError("jitter >= 0, scale in [0, 0.5), rotation in [0, 45] degrees and diversity >= 0 are required")
+        return replace(self, size=size)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to maximise: ``layer`` is a Keras layer name (the one whose output is read),
+    ``channel`` the channel / unit / class index (``None`` for ``branch`` and ``layer``),
+    ``label`` a short human description."""
+
+    layer: str
+    objective: str
+    channel: int | None
+    label: str
+
+
+# -- targets ------------------------------------------------------------------------------
+
+
+def _classifier(spec: ModelSpec) -> Dense | None:
+    return next((l for l in reversed(spec.active_layers) if isinstance(l, Dense)), None)
+
+
+def layer_names(report: Report) -> tuple[str, ...]:
+    """Every layer ``table`` lists (top-level rows and each block's parts), network order."""
+    return tuple(r.name for r in report.leaf_rows())
+
+
+def make_target(spec: ModelSpec, layer: str, channel: int | str | None = None, objective: str | None = None) -> Target:
+    """A validated :class:`Target`.
+
+    ``layer``: any name ``table`` lists (a block's name is its concat, ``inception_4c_3x3``
+    a branch conv, ``linear`` the classifier). ``channel``: an index; for ``branch`` a
+    branch key of the block (``"3x3"``). ``objective``: default ``class`` on the classifier,
+    ``branch`` when ``channel`` is a branch key, else ``channel``. Errors name the range."""
+    report = analyze(spec)
+    names = layer_names(report)
+    blocks = spec.block_names
+    if objective is not None and objective not in OBJECTIVES:
+        raise SpecError(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}")
+    if isinstance(channel, str) and channel.strip().lstrip("-").isdigit():
+        channel = int(channel)
+    if layer not in names:
+        parts = (f", or a block's part BLOCK_1x1, _3x3_reduce, _3x3, _5x5_reduce, _5x5, _pool, _pool_proj "
+                 f"(e.g. {blocks[0]}_3x3)") if blocks else ""
+        raise SpecError(f"no layer named {layer!r} in {spec.name}; choose a layer `table` lists: "
+                        f"{', '.join(r.name for r in report.rows if not r.aux)}{parts}")
+    row = report.row(layer)
+    classifier = _classifier(spec)
+    if isinstance(channel, str):  # a branch key: the branch objective on that branch's output
+        if objective not in (None, "branch"):
+            raise SpecError(f"{layer}:{channel}: a branch key goes with --objective branch; a channel is a number from 0 to {row.output_shape[2] - 1}")
+        if layer not in blocks:
+            raise SpecError(f"{layer}:{channel}: branches belong to blocks; choose one of: {', '.join(blocks)}")
+        branches = spec.block(layer).branch_layers
+        if channel not in branches:
+            raise SpecError(f"{layer} has the branches {', '.join(branches)}; got {channel!r}")
+        return Target(branches[channel], "branch", None, f"{layer} branch {channel} ({branches[channel]})")
+    objective = objective or ("class" if classifier is not None and layer == classifier.name else "channel")
+    if row.kind == "softmax":
+        hint = f"--target {classifier.name}:K" if classifier else "a layer before it"
+        raise SpecError(f"{layer} is the softmax; visualise the pre-softmax logit instead: {hint}")
+    if objective == "class":
+        if classifier is None:
+            raise SpecError(f"{spec.name} has no classifier (Dense) layer, so no class objective")
+        if layer != classifier.name:
+            raise SpecError(f"the class objective reads the classifier's logits: use --target {classifier.name}:K (K from 0 to {spec.classes - 1})")
+    if objective == "branch":
+        owner = next((b for b in blocks if layer.startswith(b + "_")), None)
+        mapping = {} if owner is None else {v: k for k, v in spec.block(owner).branch_layers.items()}
+        if layer in blocks:
+            raise SpecError(f"the branch objective needs a branch: --target {layer}:KEY with KEY one of {', '.join(spec.block(layer).branch_layers)}")
+        if layer not in mapping:
+            raise SpecError(f"{layer} is not a branch output; a branch is BLOCK:1x1|3x3|5x5|pool_proj or its last layer, e.g. {blocks[0]}_3x3" if blocks else f"{spec.name} has no blocks")
+        return Target(layer, "branch", None, f"{owner} branch {mapping[layer]} ({layer})")
+    if objective == "layer":
+        return Target(layer, "layer", None, f"{layer} (whole layer, mean of squares)")
+    n = spec.classes if objective == "class" else row.output_shape[2]
+    what = "classes" if objective == "class" else "channels"
+    if channel is None:
+        raise SpecError(f"the {objective} objective needs an index: --target {layer}:N with N from 0 to {n - 1} ({layer} has {n:,} {what})")
+    if not isinstance(channel, int) or isinstance(channel, bool) or not 0 <= channel < n:
+        raise SpecError(f"{layer} has {n:,} {what}: choose one from 0 to {n - 1}; got {channel}")
+    if objective == "class":
+        return Target(layer, "class", channel, f"class {channel} (logit of {layer})")
+    return Target(layer, objective, channel, f"{layer} {objective} {channel}")
+
+
+def parse_target(spec: ModelSpec, text: str, objective: str | None = None) -> Target:
+    """``LAYER:CHANNEL`` (``inception_4c:97``, ``linear:281``, ``inception_4c:3x3`` for a
+    branch) or ``LAYER`` (the ``layer`` objective) -> :func:`make_target`."""
+    layer, sep, channel = str(text).strip().rpartition(":")
+    if not sep:
+        layer, channel = channel, None
+    elif channel == "":
+        raise SpecError(f"--target {text!r}: give LAYER:CHANNEL, e.g. inception_4c:97")
+    return make_target(spec, layer, channel, objective)
+
+
+def channel_targets(spec: ModelSpec, layer: str, n: int, first: int = 0, objective: str = "channel") -> list[Target]:
+    """Targets for channels ``first .. first + n - 1`` of ``layer`` (clipped to the layer's
+    channels): one batch for a grid."""
+    report = analyze(spec)
+    if layer not in layer_names(report):
+        make_target(spec, layer, 0, objective)  # raises the one-line error
+    total = spec.classes if objective == "class" else report.row(layer).output_shape[2]
+    if n < 1 or not 0 <= first < total:
+        raise SpecError(f"{layer} has {total:,} channels: choose first from 0 to {total - 1} and at least one image; got first {first}, {n}")
+    return [make_target(spec, layer, c, objective) for c in range(first, min(total, first + n))]
+
+
+# -- image statistics -----------------------------------------------------------------------
+
+
+def high_frequency_share(image: np.ndarray) -> float:
+    """Share of an image's spectral power (each colour channel, mean removed) at radial
+    frequencies above half the Nyquist frequency (> 0.25 cycles per pixel). White noise
+    gives about 1 - pi / 16 = 0.80; natural images a few per cent."""
+    x = np.asarray(image, np.float64)
+    if x.ndim == 2:
+        x = x[..., None]
+    x = x - x.mean(axis=(0, 1))
+    power = np.abs(np.fft.fft2(x, axes=(0, 1))) ** 2
+    fy = np.fft.fftfreq(x.shape[0])[:, None]
+    fx = np.fft.fftfreq(x.shape[1])[None, :]
+    high = np.hypot(fx, fy) > 0.25
+    total = power.sum()
+    return float(power[high].sum() / total) if total > 0 else 0.0
+
+
+def to_uint8(rgb01: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> uint8 (round half up, as the PNG stores them)."""
+    return np.clip(np.floor(np.asarray(rgb01, np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
+
+
+# -- the compiled optimiser -------------------------------------------------------------------
+
+
+def _rfft2d_freqs(h: int, w: int) -> np.ndarray:
+    """Radial frequency of every rfft2d coefficient (Lucid's ``rfft2d_freqs``); an odd
+    width keeps one more column, cut off after the inverse transform."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[: w // 2 + (2 if w % 2 == 1 else 1)]
+    return np.sqrt(fx * fx + fy * fy)
+
+
+class _Compiled:
+    """The sub-model to one layer and the tf.functions for one (layer, objective, size,
+    batch, settings): ``step`` (one Adam step, pure: state in, state out), ``to_rgb``
+    (parameters -> [0, 1] images) and ``evaluate`` (objective of given images, no
+    transforms). Pure functions of their arguments, so sessions may share them."""
+
+    def __init__(self, runner, target: Target, size: int, batch: int, s: Settings):
+        import keras
+        import tensorflow as tf
+
+        self.tf = tf
+        model = runner.model
+        spec = runner.spec
+        self.size, self.batch = size, batch
+        layer = model.get_layer(target.layer)
+        pre_activation = None
+        out = layer.output
+        if target.objective == "class" and getattr(layer, "activation", None) not in (None, keras.activations.linear):
+            out = layer.input  # softmax inside the Dense: recompute x @ W + b
+            pre_activation = layer
+        if isinstance(out, (list, tuple)):
+            out = out[0]
+        sub = keras.Model(model.inputs, out, name=f"featurevis_{target.layer}")
+        # the layers up to most targets are convolutional: run them at the rendered size
+        sub.input_spec = keras.InputSpec(ndim=4)
+        channels_in = spec.input_shape[2]
+        pre = runner.preprocessing
+        mean = tf.constant(np.asarray(pre.mean, np.float32))
+        pscale = np.float32(pre.scale)
+        objective = target.objective
+        h = w = size
+        if s.fourier:
+            freqs = _rfft2d_freqs(h, w)
+            fh, fw = freqs.shape
+            spectrum_scale = (1.0 / np.maximum(freqs, 1.0 / max(h, w))) * np.sqrt(w * h)
+            sscale = tf.constant(spectrum_scale.astype(np.float32))
+            self.param_shape = (2, batch, 3, fh, fw)
+        else:
+            self.param_shape = (batch, h, w, 3)
+        color = tf.constant(_COLOR.T)
+        jitter = np.float32(s.jitter * size / 224.0)
+        smax, rot = np.float32(s.scale), np.float32(math.radians(s.rotate_deg))
+        centre = np.float32((size - 1) / 2.0)
+        luma = tf.constant([[0.299], [0.587], [0.114]], tf.float32)
+
+        def to_rgb(params):
+            if s.fourier:
+                spectrum = tf.complex(params[0], params[1]) * tf.cast(sscale, tf.complex64)
+                img = tf.signal.irfft2d(spectrum)[:, :, :h, :w]  # (B, 3, h, w)
+                img = tf.transpose(img, [0, 2, 3, 1]) / 4.0
+            else:
+                img = params
+            if s.decorrelate:
+                img = tf.reshape(tf.reshape(img, [-1, 3]) @ color, tf.shape(img))
+            return tf.sigmoid(img)
+
+        def network_input(rgb):
+            x = (rgb * 255.0 - mean) * pscale
+            if channels_in == 1:
+                x = x @ luma
+            return x
+
+        def act_of(x):
+            y = sub(x, training=False)
+            if pre_activation is not None:
+                y = tf.matmul(y, pre_activation.kernel) + pre_activation.bias
+            return y
+
+        def objective_of(y, chans):
+            if len(y.shape) == 2:
+                y = y[:, None, None, :]
+            if objective in ("layer", "branch"):
+                return tf.reduce_mean(tf.square(y), axis=[1, 2, 3])
+            picked = tf.gather(y, chans, axis=3, batch_dims=1)  # (B, H, W)
+            if objective == "neuron":
+                return picked[:, y.shape[1] // 2, y.shape[2] // 2]
+            return tf.reduce_mean(picked, axis=[1, 2])
+
+        def transform(rgb, seed):
+            if jitter == 0 and smax == 0 and rot == 0:
+                return rgb
+            u = tf.random.stateless_uniform((batch, 4), seed=seed, minval=-1.0, maxval=1.0)
+            sc = 1.0 + smax * u[:, 0]
+            th = rot * u[:, 1]
+            tx, ty = jitter * u[:, 2], jitter * u[:, 3]
+            c, sn = tf.cos(th) / sc, tf.sin(th) / sc
+            # output pixel -> input pixel: rotate and scale about the centre, then shift
+            a0, a1, b0, b1 = c, -sn, sn, c
+            a2 = centre - a0 * centre - a1 * centre - tx
+            b2 = centre - b0 * centre - b1 * centre - ty
+            z = tf.zeros_like(c)
+            m = tf.stack([a0, a1, a2, b0, b1, b2, z, z], axis=1)
+            return tf.raw_ops.ImageProjectiveTransformV3(
+                images=rgb, transforms=m, output_shape=tf.constant([h, w], tf.int32), fill_value=0.5,
+                interpolation="BILINEAR", fill_mode="CONSTANT")
+
+        def diversity_of(y):
+            if len(y.shape) == 2:
+                y = y[:, None, None, :]
+            flat = tf.reshape(y, [batch, -1, y.shape[-1]])
+            grams = tf.nn.l2_normalize(tf.matmul(flat, flat, transpose_a=True), axis=[1, 2], epsilon=1e-10)
+            g = tf.reshape(grams, [batch, -1])
+            sim = g @ tf.transpose(g)
+            return (tf.reduce_sum(sim) - tf.reduce_sum(tf.linalg.diag_part(sim))) / batch
+
+        b1, b2, eps, lr = 0.9, 0.999, 1e-8, np.float32(s.lr)
+        pspec = tf.TensorSpec(self.param_shape, tf.float32)
+        cspec = tf.TensorSpec((batch,), tf.int32)
+        use_div = s.diversity > 0 and batch > 1
+
+        @tf.function(input_signature=[pspec, pspec, pspec, tf.TensorSpec((), tf.float32), cspec, tf.TensorSpec((2,), tf.int32)])
+        def step(params, m, v, t, chans, seed):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(params)
+                y = act_of(network_input(transform(to_rgb(params), seed)))
+                obj = objective_of(y, chans)
+                loss = -tf.reduce_sum(obj)
+                if use_div:
+                    loss += np.float32(s.diversity) * diversity_of(y)
+            g = tape.gradient(loss, params)
+            # Adam (Kingma & Ba 2015), as TensorFlow 1's AdamOptimizer that Lucid used
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * tf.square(g)
+            lr_t = lr * tf.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            return params - lr_t * m / (tf.sqrt(v) + eps), m, v, obj
+
+        @tf.function(input_signature=[pspec])
+        def rgb_fn(params):
+            return to_rgb(params)
+
+        @tf.function(input_signature=[tf.TensorSpec((batch, h, w, 3), tf.float32), cspec])
+        def evaluate(rgb, chans):
+            return objective_of(act_of(network_input(rgb)), chans)
+
+        self.step, self.to_rgb, self.evaluate = step, rgb_fn, evaluate
+
+    def initial(self, seed: int) -> np.ndarray:
+        return (np.random.default_rng(seed).standard_normal(self.param_shape) * 0.01).astype(np.float32)
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+class _NoRetracingWarning:
+    """Every new target gets its own tf.functions by design (a fixed signature each);
+    TensorFlow's "triggered tf.function retracing" warning about many functions is noise."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _compiled(runner, target: Target, size: int, batch: int, s: Settings) -> _Compiled:
+    """The runner's compiled optimiser for this shape (LRU of :data:`MAX_COMPILED`)."""
+    graph_settings = tuple((f.name, getattr(s, f.name)) for f in fields(s) if f.name not in ("steps", "seed", "size"))
+    key = (target.layer, target.objective, size, batch, graph_settings)
+    with _COMPILE_LOCK:
+        import tensorflow as tf
+
+        logger = tf.get_logger()
+        if not any(isinstance(f, _NoRetracingWarning) for f in logger.filters):
+            logger.addFilter(_NoRetracingWarning())
+        cache = runner.__dict__.setdefault("_featurevis", OrderedDict())
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+        found = _Compiled(runner, target, size, batch, s)
+        cache[key] = found
+        while len(cache) > MAX_COMPILED:
+            cache.popitem(last=False)
+        return found
+
+
+def check_size(spec: ModelSpec, target: Target, size: int) -> None:
+    """Refuse models that do not take images and sizes the network cannot take up to
+    ``target`` (too small; or a Dense on a flattened map that needs the input size) with
+    one line."""
+    h, w, c = spec.input_shape
+    if c not in (1, 3):
+        raise SpecError(f"feature visualisation draws images; this model takes {h}x{w}x{c} inputs: choose a model with 3 (or 1) input channels")
+    if size == h and size == w:
+        return
+    at_size = analyze(spec.with_options(input_shape=(size, size, spec.input_shape[2])))  # raises when too small
+    native = analyze(spec)
+    for r in native.leaf_rows():
+        if r.kind == "dense" and r.input_shape != at_size.row(r.name).input_shape:
+            raise SpecError(f"{r.name} needs a {spec.input_shape[0]}x{spec.input_shape[1]} input (its weights read a "
+                            f"{'x'.join(map(str, r.input_shape))} map); use size {spec.input_shape[0]} for this target")
+        if r.name == target.layer:
+            break
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One look at the optimisation, for one batch.
+
+    ``images``: (B, size, size, 3) uint8, exactly what the PNGs hold. ``objective``: per
+    image, the value at the latest step (under that step's random transform).
+    ``objective_start`` / ``objective_end``: per image, the objective of the initial and
+    final images as stored (uint8, no transform), set only when ``done``. ``seconds``: wall
+    time since the call (tracing included). ``stopped``: ended early by ``should_stop``."""
+
+    step: int
+    steps: int
+    targets: tuple[Target, ...]
+    images: np.ndarray
+    objective: tuple[float, ...]
+    seconds: float
+    done: bool = False
+    stopped: bool = False
+    objective_start: tuple[float, ...] | None = None
+    objective_end: tuple[float, ...] | None = None
+
+    @property
+    def progress(self) -> float:
+        return self.step / self.steps
+
+    def png(self, i: int = 0) -> bytes:
+        from .images import encode_png
+
+        return encode_png(self.images[i])
+
+
+def visualize_steps(runner, targets: Target | Sequence[Target], settings: Settings = Settings(), every: int = 16,
+                    should_stop: Callable[[], bool] | None = None) -> Iterator[Frame]:
+    """Optimise one image per target, all in one batch, yielding a :class:`Frame` after
+    step ``every``, ``2 * every``, ... and a last one with ``done=True`` (after
+    ``settings.steps`` steps or when ``should_stop()`` returns True, checked before every
+    step). All targets must share layer and objective (they differ in channel).
+
+    ``runner``: an :class:`~inception_viz.inference.Runner` (its model, weights and
+    preprocessing; compiled steps are cached on it)."""
+    import tensorflow as tf
+
+    from .keras_model import device_scope
+
+    t0 = time.perf_counter()
+    targets = (targets,) if isinstance(targets, Target) else tuple(targets)
+    if not targets:
+        raise SpecError("nothing to visualise: give at least one target")
+    if len({(t.layer, t.objective) for t in targets}) != 1:
+        raise SpecError("one batch optimises one layer and objective; targets differ in layer or objective")
+    s = settings.validated(runner.spec)
+    size, batch = s.size, len(targets)
+    if batch * size * size > MAX_BATCH_PIXELS:
+        raise SpecError(f"{batch} images of {size}x{size} pixels are too many at once; at most "
+                        f"{MAX_BATCH_PIXELS:,} pixels per batch (e.g. {MAX_BATCH_PIXELS // (size * size)} images of that size)")
+    if every < 1:
+        raise SpecError(f"every must be at least 1; got {every}")
+    check_size(runner.spec, targets[0], size)
+    chans = tf.constant([t.channel or 0 for t in targets], tf.int32)
+    with device_scope(runner.device):
+        c = _compiled(runner, targets[0], size, batch, s)
+        params = tf.constant(c.initial(s.seed))
+        m = tf.zeros_like(params)
+        v = tf.zeros_like(params)
+
+        def quantised(p):
+            img = to_uint8(c.to_rgb(p).numpy())
+            return img, _floats(c.evaluate(tf.constant(img.astype(np.float32) / 255.0), chans))
+
+        _, start = quantised(params)
+        last = None
+        done_steps, stopped = 0, False
+        for i in range(1, s.steps + 1):
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            params, m, v, last = c.step(params, m, v, tf.constant(float(i)), chans, tf.constant([s.seed, i], tf.int32))
+            done_steps = i
+            if i % every == 0 and i < s.steps:
+                yield Frame(i, s.steps, targets, to_uint8(c.to_rgb(params).numpy()), _floats(last), time.perf_counter() - t0)
+        images, end = quantised(params)
+    obj = start if last is None else _floats(last)
+    yield Frame(done_steps, s.steps, targets, images, obj, time.perf_counter() - t0, True, stopped, start, end)
+
+
+def _floats(t) -> tuple[float, ...]:
+    return tuple(float(x) for x in np.asarray(t))
+
+
+def visualize(runner, targets: Target | Sequence[Target], settings: Settings = Settings(), every: int = 16,
+              on_frame: Callable[[Frame], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> Frame:
+    """:func:`visualize_steps` to the end; ``on_frame`` sees every frame; returns the last."""
+    last = None
+    for frame in visualize_steps(runner, targets, settings, every, should_stop):
+        if on_frame is not None:
+            on_frame(frame)
+        last = frame
+    return last
+
+
+def ascent_step(runner, target: Target, settings: Settings = Settings()) -> Callable[[], None]:
+    """One Adam step on a fixed state, waiting for its result: what the benchmark times
+    (``featurevis_step_over_forward``); the first call traces."""
+    import tensorflow as tf
+
+    s = settings.validated(runner.spec)
+    check_size(runner.spec, target, s.size)
+    c = _compiled(runner, target, s.size, 1, s)
+    params = tf.constant(c.initial(s.seed))
+    zeros = tf.zeros_like(params)
+    chans = tf.constant([target.channel or 0], tf.int32)
+    t, seed = tf.constant(1.0), tf.constant([s.seed, 1], tf.int32)
+
+    def run():
+        c.step(params, zeros, zeros, t, chans, seed)[3].numpy()
+
+    return run
+
+
+def result_key(runner, targets: Target | Sequence[Target], settings: Settings) -> tuple:
+    """A hashable key for caching a finished result per (model, weights, device, targets,
+    settings)."""
+    targets = (targets,) if isinstance(targets, Target) else tuple(targets)
+    return (runner.key, targets, settings.validated(runner.spec))

@@ -1,0 +1,253 @@
+"""scripts/hall.py: replicas behind the real HAProxy on loopback (issue 14).
+
+    pytest -m hall tests/test_hall.py
+
+The end-to-end test starts ``scripts/hall.py --replicas 2`` on a free loopback port and
+drives it with Debian's Chromium: sessions in separate browser contexts (each with its own
+cookies) are spread over both replicas; each uploads its own config through the balancer
+and sees its own model (an upload is a PUT to the replica that holds the session: it only
+works when the cookie keeps the session there); one session also uploads a photo and gets
+its prediction. Then one replica is killed: its page reconnects through HAProxy to the
+other replica and shows the same model (the URL holds it), and the hall restarts the dead
+replica. SIGTERM stops the hall and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from inception_viz import config, counter, presets
+
+ROOT = Path(__file__).resolve().parents[1]
+HALL = ROOT / "scripts" / "hall.py"
+CHROMIUM = "/usr/bin/chromium"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+sys.path.insert(0, str(ROOT / "scripts"))
+import hall  # noqa: E402
+
+from inception_viz.browser import CHROMIUM_ARGS, free_port  # noqa: E402
+
+STEP_MS = 180_000
+#: Records every change of the page's connection and script-run state (attributes of the
+#: stApp element) in window.__states, so a test can wait for "disconnected, reconnected,
+#: then a whole script run on the new server" instead of guessing from stale content.
+RECORD_STATES = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const log = window.__states = [];
+  const push = () => log.push([app.getAttribute('data-test-connection-state'),
+                               app.getAttribute('data-test-script-state')]);
+  new MutationObserver(push).observe(app, {attributes: true,
+    attributeFilter: ['data-test-connection-state', 'data-test-script-state']});
+}"""
+RERAN_AFTER_RECONNECT = """() => {
+  const log = window.__states || [];
+  const down = log.findIndex(([conn]) => conn !== 'CONNECTED');
+  if (down < 0) return false;
+  const ran = log.findIndex(([conn, run], i) => i > down && conn === 'CONNECTED' && run === 'running');
+  const [conn, run] = log.length ? log[log.length - 1] : [];
+  return ran > down && conn === 'CONNECTED' && run === 'notRunning';
+}"""
+
+
+def test_missing_haproxy_is_one_line_and_exit_2(tmp_path):
+    r = subprocess.run([sys.executable, str(HALL), "--haproxy", str(tmp_path / "no-haproxy")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: haproxy not found: install it"), r.stderr
+    assert "apt-get install haproxy" in lines[0]
+
+
+@pytest.mark.parametrize("args, message", [(["--replicas", "0"], "--replicas must be 1 to 64, got 0"),
+                                           (["--port", "70000"], "--port must be 1 to 65535, got 70000")])
+def test_bad_arguments_are_one_line(args, message):
+    r = subprocess.run([sys.executable, str(HALL), *args], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {message}")
+
+
+def test_haproxy_config_from_the_template():
+    cfg = hall.haproxy_config("127.0.0.1:8600", [("app1", 40001), ("app2", 40002)])
+    assert "bind 127.0.0.1:8600" in cfg
+    assert "    server app1 127.0.0.1:40001 cookie app1" in cfg
+    assert "    server app2 127.0.0.1:40002 cookie app2" in cfg
+    # sticky sessions, health checks on Streamlit's endpoint, long websocket tunnels
+    assert "cookie INCEPTION_VIZ_REPLICA insert indirect nocache" in cfg
+    assert "option httpchk GET /_stcore/health" in cfg
+    assert re.search(r"timeout tunnel\s+8h", cfg)
+    assert "option redispatch" in cfg
+    assert "$" not in cfg  # every placeholder filled
+
+
+@pytest.mark.skipif(not os.access(HAPROXY, os.X_OK), reason="haproxy is missing (apt-get install haproxy)")
+def test_haproxy_accepts_the_config(tmp_path):
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(hall.haproxy_config("127.0.0.1:8600", [("app1", 40001), ("app2", 40002)]))
+    r = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_replicas_share_cache_secret_and_shared_mode():
+    env = hall.replica_env(True, "s3cret", base={"PATH": "/usr/bin"})
+    assert env["INCEPTION_VIZ_SHARED"] == "1"
+    assert env["STREAMLIT_SERVER_COOKIE_SECRET"] == "s3cret"
+    assert env["INCEPTION_VIZ_CACHE"].endswith(os.path.join(".cache", "inception_viz"))
+    assert hall.replica_env(False, "x", base={"INCEPTION_VIZ_CACHE": "/srv/w"})["INCEPTION_VIZ_CACHE"] == "/srv/w"
+    assert hall.replica_env(False, "x", base={})["INCEPTION_VIZ_SHARED"] == "0"
+
+
+class RunningHall:
+    """``scripts/hall.py --replicas 2`` on a free port, its output collected line by line."""
+
+    def __init__(self, replicas: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HALL), "--replicas", str(replicas), "--port", str(self.port)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 240.0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines[-40:]))
+
+    def pids(self) -> set[int]:
+        return {int(m.group(1)) for line in self.lines for m in [re.search(r"pid (\d+)", line)] if m}
+
+    def replica_pid(self, name: str) -> int:
+        """The newest pid printed for replica ``name``."""
+        pid = None
+        for line in self.lines:
+            m = re.match(rf"replica {name}: .*pid (\d+)", line)
+            if m:
+                pid = int(m.group(1))
+        assert pid, f"no pid for {name}"
+        return pid
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+                raise
+        return self.proc.returncode
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def edited(value: int):
+    return presets.preset("googlenet").with_block("inception_3a", **{"3x3": value})
+
+
+@pytest.mark.browser
+@pytest.mark.hall
+@pytest.mark.skipif(not os.access(HAPROXY, os.X_OK), reason="haproxy is missing (apt-get install haproxy)")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    h = RunningHall(replicas=2)
+    try:
+        h.wait_for(r"^ready: http://127\.0\.0\.1:\d+/$")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                sessions = []  # (context, page, replica)
+                for _ in range(4):  # own cookies each, as four students' browsers
+                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    page = ctx.new_page()
+                    page.goto(h.url, wait_until="domcontentloaded")
+                    expect(page.get_by_text("6,998,552", exact=True).first).to_be_visible(timeout=STEP_MS)
+                    cookie = {c["name"]: c["value"] for c in ctx.cookies()}.get("INCEPTION_VIZ_REPLICA")
+                    sessions.append((ctx, page, cookie))
+                assert {s[2] for s in sessions} == {"app1", "app2"}, [s[2] for s in sessions]
+
+                # one session per replica uploads its own config through the balancer
+                chosen = {}
+                for ctx, page, replica in sessions:
+                    if replica in chosen:
+                        continue
+                    value = 100 + len(chosen)
+                    path = tmp_path / f"model-{replica}.json"
+                    path.write_text(config.dumps_config(edited(value)))
+                    page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').first \
+                        .set_input_files(str(path))
+                    total = counter.fmt_int(counter.analyze(edited(value)).total_params)
+                    expect(page.get_by_text(total, exact=True).first).to_be_visible(timeout=STEP_MS)
+                    page.wait_for_url(re.compile(rf"inception_3a=64-96-{value}-"), timeout=STEP_MS)  # the model in the URL
+                    chosen[replica] = (page, value, total)
+                assert set(chosen) == {"app1", "app2"}
+
+                # a photo uploaded through the balancer reaches the session's replica
+                page, value, total = chosen["app2"]
+                page.get_by_role("tab", name=re.compile("Predictions")).click()
+                page.get_by_text("Run the network on an image", exact=True).click()
+                image = ROOT / "assets" / "coffee.jpg"
+                page.locator('[data-testid="stFileUploader"]').filter(has_text="your own image") \
+                    .locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(image))
+                expect(page.get_by_text(f"{image.name}, as the network sees it").first).to_be_visible(timeout=STEP_MS)
+                assert not page.locator('[data-testid="stException"]').count()
+
+                # kill replica app1: its session reconnects to app2 and shows the same model
+                page, value, total = chosen["app1"]
+                page.evaluate(RECORD_STATES)
+                old = h.replica_pid("app1")
+                os.killpg(old, signal.SIGKILL)
+                h.wait_for(r"^replica app1 exited .*; restarting$", timeout=60)
+                # the page reconnects through HAProxy, which redispatches it to app2 (and sets
+                # the cookie anew); the new replica runs the script from the URL's model
+                page.wait_for_function(RERAN_AFTER_RECONNECT, timeout=STEP_MS, polling=100)
+                assert {c["name"]: c["value"] for c in page.context.cookies()}["INCEPTION_VIZ_REPLICA"] == "app2"
+                expect(page.get_by_text(total, exact=True).first).to_be_visible(timeout=STEP_MS)
+                # a rerun on the new replica: an edit still computes this session's own model
+                box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))  # " ✎": the uploaded config edited it
+                box.fill(str(value + 10))
+                box.press("Enter")
+                new_total = counter.fmt_int(counter.analyze(edited(value + 10)).total_params)
+                expect(page.get_by_text(new_total, exact=True).first).to_be_visible(timeout=STEP_MS)
+                h.wait_for(r"^replica app1: restarted, pid \d+$", timeout=60)
+                assert h.replica_pid("app1") != old
+            finally:
+                browser.close()
+        started = h.pids()
+        assert len(started) >= 4  # two replicas, haproxy, the restarted replica
+    finally:
+        rc = h.terminate()
+    assert rc == 0, "\n".join(h.lines[-30:])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(alive(pid) for pid in started):
+        time.sleep(0.5)
+    assert not [pid for pid in started if alive(pid)], "processes left behind after SIGTERM"

@@ -7,7 +7,7 @@ headline, and the dispatch to the open view. Each view is one module of
 ``inception_viz.views`` (registry: ``views.VIEWS``) with one entry point ``render(ctx)``.
 
 The current spec lives in ``st.session_state["spec"]`` and in the URL (``st.query_params``,
-plus ``&view=<key>`` for the open view); every widget starts from the spec, and widget keys
+plus ``&view=<key>`` for the open view and ``&lang=<en|es>`` for the language); every widget starts from the spec, and widget keys
 carry the preset and a generation number that changes whenever the spec changes, so a
 preset switch, an upload or a restored URL never leaves a stale widget value behind. An
 edit is accepted only if the analytic counter accepts the new spec; otherwise ``st.error``
@@ -16,6 +16,12 @@ says what is wrong and the last good model stays on screen.
 Who is watching matters (``inception_viz.trust``): in shared mode, and in local mode for any
 browser not on the server's machine, no view shows a server path, and an unexpected exception
 shows only its type (``ServerError``), never a traceback.
+
+The page's language (``inception_viz.i18n``): the URL's ``lang``, else the browser's, else
+English, then the sidebar's selector (``st.session_state["lang"]``). Every run starts with
+``i18n.use(lang)``, which sets it for this session's thread; views translate with
+``i18n._`` and format numbers with ``i18n.current()``. Tab labels are msgids in
+``views.VIEWS``, translated here; URL keys stay English.
 
 Only the open view runs (lazy tabs): a hidden view costs nothing and sends nothing.
 Nothing on the first page imports TensorFlow; "Instantiate" and "Predictions" load it on
@@ -28,27 +34,39 @@ import traceback
 
 import streamlit as st
 
-from inception_viz import config, counter, presets, trust
-from inception_viz.counter import fmt_int
+from inception_viz import config, counter, exports, i18n, presets
 from inception_viz.graph import shape_str
+from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
-from inception_viz.views import VIEWS, View, ViewContext, view_by_key
-from inception_viz.views.common import MAX_UPLOAD_BYTES, accept, current_spec, error, uploaded_config, visitor_trusted, wkey
+from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
+from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, error, export_button, localized,
+                                        uploaded_config, visitor_trusted, wkey)
 
-#: The view tabs' widget key; its session-state value is the open tab's label.
+#: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
+#: The input fields' names in the "needs a number" error (msgids).
+INPUT_NAMES = {"height": N_("height"), "width": N_("width"), "channels": N_("channels")}
 
 
 # ---------------------------------------------------------------------------------------
 # state and URL
 
 
+def browser_language() -> str | None:
+    """The browser's language: ``navigator.language``, else the Accept-Language header."""
+    return i18n.normalize(st.context.locale) or i18n.from_accept_language(st.context.headers.get("Accept-Language"))
+
+
 def init_state() -> None:
-    """Once per session: the spec and the open view from the URL (a bad model: the preset
-    it names, with an error; a bad view: the default view, silently)."""
+    """Once per session: the language, the spec and the open view from the URL (a bad
+    model: the preset it names, with an error; a bad view or language: the default,
+    silently). The language is the URL's, else the browser's, else English."""
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = i18n.normalize(st.query_params.get(LANG_KEY)) or browser_language() or i18n.DEFAULT_LANGUAGE
+    i18n.use(st.session_state[LANG_KEY])
     if VIEW_KEY not in st.session_state:
-        st.session_state[VIEW_KEY] = view_by_key(st.query_params.get(VIEW_KEY)).label
+        st.session_state[VIEW_KEY] = _(view_by_key(st.query_params.get(VIEW_KEY)).label)
     if "spec" in st.session_state:
         return
     error = None
@@ -58,14 +76,14 @@ def init_state() -> None:
         name = st.query_params.get("preset", "googlenet")
         name = name if name in PRESET_NAMES else "googlenet"
         spec = presets.preset(name)
-        error = f"The address does not describe a valid model: {exc}. Showing the {name} preset instead."
+        error = _("The address does not describe a valid model: {error}. Showing the {preset} preset instead.").format(error=exc, preset=name)
     st.session_state.spec = spec
     st.session_state.gen = 0
     st.session_state.error = error
 
 
-def sync_url(spec, view: View) -> None:
-    query = {**config.spec_to_query(spec), VIEW_KEY: view.key}
+def sync_url(spec, view: View, lang: str) -> None:
+    query = {**config.spec_to_query(spec), VIEW_KEY: view.key, LANG_KEY: lang}
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
@@ -73,20 +91,23 @@ def sync_url(spec, view: View) -> None:
 # -- callbacks (run before the script, so the page always draws the accepted spec) ------
 
 
+@localized
 def _on_preset(key: str) -> None:
     accept(presets.preset(st.session_state[key]))
 
 
+@localized
 def _on_reset() -> None:
     accept(presets.preset("googlenet"))
 
 
+@localized
 def _on_options(keys: dict[str, str]) -> None:
     spec = current_spec()
     v = {name: st.session_state.get(key) for name, key in keys.items()}
     for name in ("height", "width", "channels"):
         if v[name] is None:
-            st.session_state.error = f"input {name} needs a number"
+            st.session_state.error = _("input {name} needs a number").format(name=_(INPUT_NAMES[name]))
             return
     changes = dict(
         input_shape=(int(v["height"]), int(v["width"]), int(v["channels"])),
@@ -98,6 +119,7 @@ def _on_options(keys: dict[str, str]) -> None:
     accept(spec.with_options(**changes))
 
 
+@localized
 def _on_upload(key: str) -> None:
     upload = st.session_state.get(key)
     if upload is None:
@@ -105,7 +127,7 @@ def _on_upload(key: str) -> None:
     try:
         spec = uploaded_config(upload)
     except SpecError as exc:
-        st.session_state.error = f"{upload.name}: {exc}"
+        st.session_state.error = f"{upload.name}: {exc}"  # i18n: keep
         return
     accept(spec)
 
@@ -115,70 +137,74 @@ def _on_upload(key: str) -> None:
 
 
 def sidebar_ui(spec) -> str | None:
-    """Preset, input, options, reset, config upload/download. Returns the block in focus."""
+    """Language, preset, input, options, reset, config upload/download. Returns the block
+    in focus."""
     sb = st.sidebar
-    sb.title("Inception Explorer")
+    sb.title("Inception Explorer")  # i18n: keep (the product's name)
+    sb.selectbox(_("Language"), i18n.LANGUAGES, key=LANG_KEY, format_func=i18n.LANGUAGE_NAMES.get,
+                 help=_("Also in the address: ?lang=es or ?lang=en"))
     key = wkey("preset")
     sb.selectbox(
-        "Preset",
+        _("Preset"),
         PRESET_NAMES,
         index=PRESET_NAMES.index(spec.preset),
         key=key,
         on_change=_on_preset,
         args=(key,),
-        help="googlenet: the paper · simplified: the lecture's InceptionV1 · block: the lecture's one-block demo · naive: every block in Figure 2(a) form",
+        help=_("googlenet: the paper · simplified: the lecture's InceptionV1 · block: the lecture's one-block demo · naive: every block in Figure 2(a) form"),
     )
-    sb.button("Reset to the paper's GoogLeNet", on_click=_on_reset, width="stretch")
+    sb.button(_("Reset to the paper's GoogLeNet"), on_click=_on_reset, width="stretch")
 
-    sb.subheader("Input and options")
+    sb.subheader(_("Input and options"))
     has_classes = any(isinstance(l, Dense) and l.units is None for l in spec.layers) or bool(spec.aux_heads)
     keys = {n: wkey(f"opt-{n}") for n in ("height", "width", "channels", "classes", "lrn", "aux")}
     if not has_classes:
         keys.pop("classes")
     c1, c2, c3 = sb.columns(3)
     h, w, c = spec.input_shape
-    c1.number_input("Height", 1, 4096, h, 1, key=keys["height"], on_change=_on_options, args=(keys,))
-    c2.number_input("Width", 1, 4096, w, 1, key=keys["width"], on_change=_on_options, args=(keys,))
-    c3.number_input("Channels", 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
+    c1.number_input(_("Height"), 1, 4096, h, 1, key=keys["height"], on_change=_on_options, args=(keys,))
+    c2.number_input(_("Width"), 1, 4096, w, 1, key=keys["width"], on_change=_on_options, args=(keys,))
+    c3.number_input(_("Channels"), 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
     if has_classes:
-        sb.number_input("Classes", 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
+        sb.number_input(_("Classes"), 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
     has_lrn = any(isinstance(l, LRN) for l in spec.layers)
-    sb.checkbox("LRN layers", spec.lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not has_lrn,
-                help="Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)" if has_lrn else "this preset has no LRN layers")
-    sb.checkbox("Auxiliary classifiers", spec.aux, key=keys["aux"], on_change=_on_options, args=(keys,), disabled=not spec.aux_heads,
-                help="The paper's two training-only side heads on 4a and 4d" if spec.aux_heads else "this preset has no auxiliary heads")
+    sb.checkbox(_("LRN layers"), spec.lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not has_lrn,
+                help=_("Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)") if has_lrn else _("this preset has no LRN layers"))
+    sb.checkbox(_("Auxiliary classifiers"), spec.aux, key=keys["aux"], on_change=_on_options, args=(keys,), disabled=not spec.aux_heads,
+                help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads else _("this preset has no auxiliary heads"))
 
     focus = None
     if spec.blocks:
-        focus = sb.selectbox("Block in focus", spec.block_names, key=f"focus@{spec.preset}",
-                             help="The block the editor, the block graph and the seed comparison show")
+        focus = sb.selectbox(_("Block in focus"), spec.block_names, key=f"focus@{spec.preset}",
+                             help=_("The block the editor, the block graph and the seed comparison show"))
 
-    sb.subheader("Share")
-    sb.caption("The address bar holds the whole model: copy it to share this exact configuration.")
-    sb.download_button("Download config JSON", config.dumps_config(spec), file_name=f"{spec.name}.json",
-                       mime="application/json", width="stretch")
+    sb.subheader(_("Share"))
+    sb.caption(_("The address bar holds the whole model: copy it to share this exact configuration."))
+    export_button(_("Download config JSON"), "json", spec, exports.config_json(spec), where=sb, width="stretch")
     up = wkey("upload")
-    sb.file_uploader("Load a config JSON", type=["json"], key=up, on_change=_on_upload, args=(up,),
-                     max_upload_size=1, help=f"at most {MAX_UPLOAD_BYTES // 1024} KiB")
+    sb.file_uploader(_("Load a config JSON"), type=["json"], key=up, on_change=_on_upload, args=(up,),
+                     max_upload_size=1, help=_("at most {size} KiB").format(size=MAX_UPLOAD_BYTES // 1024))
     return focus
 
 
 def headline_ui(spec, report, base) -> None:
-    st.title(f"Inception Explorer · {spec.name}")
+    tr = i18n.current()
+    st.title(f"Inception Explorer · {spec.name}")  # i18n: keep (the product's and the model's names)
     if spec.description:
-        st.caption(spec.description)
+        st.caption(tr.gettext(spec.description))  # preset descriptions are msgids (presets.py)
     if st.session_state.error:
         error(st.session_state.error)
 
     def delta(a: int, b: int) -> str | None:
-        return None if a == b else f"{a - b:+,} vs preset"
+        return None if a == b else tr.gettext("{delta} vs preset").format(delta=tr.signed_int(a - b))
 
     cols = st.columns(4)
-    cols[0].metric("Parameters (weights + biases)", fmt_int(report.total_params), delta(report.total_params, base.total_params), delta_color="off")
-    cols[1].metric("Multiply-adds (MACs) per image", fmt_int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
-    cols[2].metric("Depth (layers with weights)", f"{report.depth} layers", delta(report.depth, base.depth), delta_color="off")
-    out_delta = None if report.output_shape == base.output_shape else f"preset: {shape_str(base.output_shape)}"
-    cols[3].metric("Output size", shape_str(report.output_shape), out_delta, delta_color="off")
+    cols[0].metric(tr.gettext("Parameters (weights + biases)"), tr.int(report.total_params), delta(report.total_params, base.total_params), delta_color="off")
+    cols[1].metric(tr.gettext("Multiply-adds (MACs) per image"), tr.int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
+    depth = tr.ngettext("{n} layer", "{n} layers", report.depth).format(n=tr.int(report.depth))
+    cols[2].metric(tr.gettext("Depth (layers with weights)"), depth, delta(report.depth, base.depth), delta_color="off")
+    out_delta = None if report.output_shape == base.output_shape else tr.gettext("preset: {shape}").format(shape=shape_str(base.output_shape))
+    cols[3].metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off")
 
 
 # ---------------------------------------------------------------------------------------
@@ -186,10 +212,18 @@ def headline_ui(spec, report, base) -> None:
 
 def open_view(ctx: ViewContext) -> None:
     """The view tabs; only the open one runs (``on_change="rerun"``: a click on a tab reruns
-    the script, and ``.open`` says which tab is showing)."""
-    tabs = st.tabs([v.label for v in VIEWS], key=VIEW_KEY, on_change="rerun")
+    the script, and ``.open`` says which tab is showing).
+
+    The tabs' session value is the open tab's label in the page's language; after a
+    language switch it still names the old one, so it is mapped back to its view (labels of
+    every language are known) and rewritten before the tabs are drawn."""
+    lang = i18n.current().lang
+    open_now = view_by_label(st.session_state.get(VIEW_KEY))
+    if st.session_state.get(VIEW_KEY) != _(open_now.label):
+        st.session_state[VIEW_KEY] = _(open_now.label)
+    tabs = st.tabs([_(v.label) for v in VIEWS], key=VIEW_KEY, on_change="rerun")
     view, tab = next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
-    sync_url(ctx.spec, view)
+    sync_url(ctx.spec, view, lang)
     with tab:
         view.module.render(ctx)
 
@@ -199,7 +233,7 @@ class ServerError(Exception):
 
 
 def page() -> None:
-    init_state()
+    init_state()  # also i18n.use(the session's language) for this run
     spec = current_spec()
     report = counter.analyze(spec)
     base = counter.analyze(presets.preset(spec.preset))

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: when its value is <= the goal.
 GOALS: dict[str, tuple[float, str]] = {
     "analytic_over_keras": (0.01, "analytic count of the whole network / Keras build + count_params"),
-    "forward_over_onnxruntime": (1.0, "the app's single-image forward / onnxruntime, same network and weights"),
+    "forward_over_onnxruntime": (0.85, "the app's single-image forward / onnxruntime, same network and weights"),
+    "forward_lrn_over_no_lrn": (1.10, "the app's single-image forward / the same network with LRN off"),
     "forward_over_predict": (0.34, "the app's single-image forward / model.predict"),
     "activations_over_forward": (1.3, "all block outputs in one pass / plain forward"),
     "edit_to_views_over_build": (0.1, "width edit -> table + DOT + figures ready / Keras build"),
@@ -308,15 +309,22 @@ def _note_failure(ctx, keys, exc: Exception) -> None:
 
 
 def measure_forwards(ctx) -> dict[str, float]:
-    """forward_over_predict, forward_over_onnxruntime, activations_over_forward: the app's
-    forward, model.predict, onnxruntime and the activation pass, timed in turn."""
+    """forward_over_predict, forward_over_onnxruntime, forward_lrn_over_no_lrn,
+    activations_over_forward: the app's forward, model.predict, onnxruntime, the app's
+    forward of the same network with LRN off and the activation pass, timed in turn."""
     x, model = ctx.x, ctx.model
     fns = {"predict": lambda: model.predict(x, verbose=0)}
     try:
         forward = ctx.app.forward(model)
         fns["forward"] = lambda: forward(x)
     except Exception as exc:  # noqa: BLE001 - reported as null with the reason
-        _note_failure(ctx, ("forward_over_predict", "forward_over_onnxruntime", "activations_over_forward"), exc)
+        _note_failure(ctx, ("forward_over_predict", "forward_over_onnxruntime", "forward_lrn_over_no_lrn",
+                            "activations_over_forward"), exc)
+    try:
+        no_lrn = ctx.app.forward(ctx.app.build(ctx.spec.with_options(lrn=False)))
+        fns["forward_no_lrn"] = lambda: no_lrn(x)
+    except Exception as exc:  # noqa: BLE001
+        _note_failure(ctx, ("forward_lrn_over_no_lrn",), exc)
     try:
         fns["onnxruntime"] = _onnxruntime_fn(ctx)
     except Exception as exc:  # noqa: BLE001
@@ -341,6 +349,9 @@ def measure_forwards(ctx) -> dict[str, float]:
         if "onnxruntime" in t:
             ctx.absolute["onnxruntime_ms"] = t["onnxruntime"] * 1e3
             out["forward_over_onnxruntime"] = t["forward"] / t["onnxruntime"]
+        if "forward_no_lrn" in t:
+            ctx.absolute["app_forward_no_lrn_ms"] = t["forward_no_lrn"] * 1e3
+            out["forward_lrn_over_no_lrn"] = t["forward"] / t["forward_no_lrn"]
         if "activations" in t:
             ctx.absolute["activations_all_blocks_ms"] = t["activations"] * 1e3
             out["activations_over_forward"] = t["activations"] / t["forward"]
@@ -591,10 +602,12 @@ def run_bench(quick: bool = False, progress=None) -> dict:
     # Cold starts first, while this process holds no TensorFlow and little memory.
     step("cold_start_over_tf_import", "cold start (fresh processes)", measure_cold_start)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     t0 = time.perf_counter()
     import numpy as np
-    import tensorflow as tf
+
+    from .tfenv import import_tensorflow
+
+    tf = import_tensorflow()  # without TensorFlow's start-up lines (inception_viz.tfenv)
 
     from .keras_model import build_keras  # noqa: F401 - imported here to time the import
     from .presets import preset

@@ -69,6 +69,7 @@ VIEW_CONTENT: dict[str, str] = {
     "Code": '[data-testid="stCode"] code',  # the generated Keras code
     "Instantiate": '[data-testid="stCheckbox"]',  # the "Load TensorFlow" switch (TF loads on demand)
     "Predictions & feature maps": '[data-testid="stImage"] img',  # the sample image, before TF loads
+    "Receptive fields": '[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]',  # the field table
 }
 
 VIEWPORT = {"width": 1400, "height": 1000}

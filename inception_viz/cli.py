@@ -18,6 +18,7 @@ import io
 import json
 import sys
 
+from . import tfenv
 from .counter import Report, analyze, fmt_int
 from .spec import BRANCH_KEYS, ModelSpec, SpecError
 
@@ -26,6 +27,8 @@ from .spec import BRANCH_KEYS, ModelSpec, SpecError
 COMMAND_MODULES = ("inception_viz.cli_images", "inception_viz.cli_exports", "inception_viz.cli_featurevis", "inception_viz.bench")
 
 EXIT_BAD_INPUT = 2
+
+VERBOSE_HELP = f"show TensorFlow's start-up and log lines (also: {tfenv.VERBOSE_ENV}=1)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -289,6 +292,7 @@ def cmd_paper(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m inception_viz", description="Inception Explorer: exact numbers for Inception V1.")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("table", help="per-layer table with per-branch rows")
@@ -309,11 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         mod.register(sub)
+    for p in sub.choices.values():  # also after the command: predict --verbose ...
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        tfenv.set_verbose()
     try:
         return args.func(args) or 0
     except SpecError as exc:

@@ -14,7 +14,8 @@ URL query (``st.query_params``), only what differs from the preset::
     ?preset=googlenet&input=224x224x3&classes=10&lrn=0&aux=1&inception_3a=64-96-256-0-32-32
 
 A block's value is its six widths in the paper's order (1x1, 3x3_reduce, 3x3, 5x5_reduce,
-5x5, pool_proj) joined by ``-``. The app adds ``&view=<key>`` (the open view); keys in
+5x5, pool_proj) joined by ``-``. The app adds ``&view=<key>`` (the open view) and
+``&lang=<en|es>`` (the page's language); keys in
 :data:`APP_QUERY_KEYS` are the app's, not the model's: the parser ignores them.
 
 Loading validates everything and raises :class:`SpecError` with one line that names the
@@ -34,8 +35,9 @@ from .spec import MAX_CLASSES, MAX_WIDTH, WIDTH_KEYS, ModelSpec, SpecError
 _ALL_BLOCK_NAMES = frozenset(n for p in PRESET_NAMES for n in preset(p).block_names)
 CONFIG_KEYS = ("preset", "blocks", "input_shape", "classes", "lrn", "aux")
 QUERY_KEYS = ("preset", "input", "classes", "lrn", "aux")
-#: URL parameters the app keeps beside the model (``view``: the open view); not part of it.
-APP_QUERY_KEYS = ("view",)
+#: URL parameters the app keeps beside the model (``view``: the open view; ``lang``: the
+#: page's language); not part of it.
+APP_QUERY_KEYS = ("view", "lang")
 #: Config files and uploads larger than this are refused before parsing.
 MAX_CONFIG_BYTES = 256 * 1024
 

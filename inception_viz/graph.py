@@ -4,6 +4,10 @@ Pure functions: they read a :class:`~inception_viz.counter.Report` and return DO
 (built with the ``graphviz`` package, which quotes identifiers). Every label is escaped
 (HTML-like labels with :func:`html.escape`), so names never break the DOT syntax.
 
+Every word and number goes through an optional ``tr`` (:class:`inception_viz.i18n.Translator`,
+default English, whose output is the historical one byte for byte): ``tr=translator("es")``
+gives "163,70 K parámetros". Layer names stay as they are in every language.
+
 Readable on a projector: large fonts, and the overview puts the stem, each stage of
 blocks and the head on their own row. The four branches keep the colours of
 :data:`BRANCH_COLORS` here and in every Plotly figure (:mod:`inception_viz.figures`).
@@ -16,7 +20,8 @@ from collections.abc import Mapping
 
 import graphviz
 
-from .counter import Report, Row, fmt_int, fmt_k
+from .counter import Report, Row
+from .i18n import N_, Translator, resolve
 from .spec import BRANCH_KEYS
 
 #: One colour per branch (Okabe-Ito, colour-blind safe), shared by graphs and charts.
@@ -26,12 +31,12 @@ BRANCH_COLORS: dict[str, str] = {
     "5x5": "#009E73",  # green
     "pool_proj": "#CC79A7",  # purple-pink
 }
-#: Human labels of the branches.
+#: Human labels of the branches (English msgids: :func:`branch_label` translates).
 BRANCH_LABELS: dict[str, str] = {
-    "1x1": "1x1 conv",
-    "3x3": "3x3 conv",
-    "5x5": "5x5 conv",
-    "pool_proj": "3x3 max pool + proj",
+    "1x1": N_("1x1 conv"),
+    "3x3": N_("3x3 conv"),
+    "5x5": N_("5x5 conv"),
+    "pool_proj": N_("3x3 max pool + proj"),
 }
 #: Lighter fills for the branch nodes in the block detail.
 BRANCH_FILLS: dict[str, str] = {
@@ -47,6 +52,11 @@ EDGE_FONT_SIZE = "15"
 TITLE_FONT_SIZE = "22"
 #: Every font size the DOT uses (a viewer that restyles SVG text can restore them).
 FONT_SIZES = (TITLE_FONT_SIZE, FONT_SIZE, EDGE_FONT_SIZE)
+
+
+def branch_label(key: str, tr: Translator | None = None) -> str:
+    """The human label of branch ``key`` in ``tr``'s language."""
+    return resolve(tr).gettext(BRANCH_LABELS[key])
 
 
 def shape_str(shape) -> str:
@@ -93,27 +103,27 @@ def _node_id(name: str) -> str:
 
 
 #: How the overview marks which layers carry loaded (pretrained) weights after edits:
-#: status -> (text, border colour, border style).
+#: status -> (text (a msgid), border colour, border style).
 WEIGHT_STATUS_STYLE = {
-    "pretrained": ("pretrained", "#009E73", "rounded,filled"),
-    "partly pretrained": ("partly pretrained", "#E69F00", "rounded,filled,dashed"),
-    "fresh": ("fresh init", "#D55E00", "rounded,filled,dashed"),
+    "pretrained": (N_("pretrained"), "#009E73", "rounded,filled"),
+    "partly pretrained": (N_("partly pretrained"), "#E69F00", "rounded,filled,dashed"),
+    "fresh": (N_("fresh init"), "#D55E00", "rounded,filled,dashed"),
 }
 
 
-def _status_text(status: str | None) -> str:
+def _status_text(status: str | None, tr: Translator) -> str:
     if status not in WEIGHT_STATUS_STYLE:
         return ""
     text, color, _ = WEIGHT_STATUS_STYLE[status]
-    return f'<FONT COLOR="{color}"><B>{_e(text)}</B></FONT>'
+    return f'<FONT COLOR="{color}"><B>{_e(tr.gettext(text))}</B></FONT>'
 
 
-def field_text(field) -> str:
+def field_text(field, tr: Translator | None = None) -> str:
     """``field 59 px`` (``field 59x43 px`` when not square): a receptive field in labels."""
-    return f"field {field.label} px"
+    return resolve(tr).gettext("field {size} px").format(size=field.label)
 
 
-def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
+def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator) -> str:
     """An HTML table: the block name, its output, parameters and receptive field, and a
     colour strip with the channels each branch contributes (and, with weights loaded,
     whether they are pretrained)."""
@@ -123,24 +133,25 @@ def _block_label(row: Row, highlight: bool, status: str | None = None) -> str:
         color = BRANCH_COLORS[key] if br.channels else "#DDDDDD"
         cells.append(f'<TD BGCOLOR="{color}"><FONT COLOR="white"><B>{_e(br.channels)}</B></FONT></TD>')
     title = f"<B>{_e(row.name)}</B>" + (" ✎" if highlight else "")
+    params = tr.gettext("{params} params").format(params=tr.k(row.params))  # (not inside an f-string: extraction)
     return (
         '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="4">'
         f'<TR><TD COLSPAN="4">{title}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
-        f'<TR><TD COLSPAN="4">{_e(fmt_k(row.params))} params</TD></TR>'
-        f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field))}</TD></TR>'
-        + (f'<TR><TD COLSPAN="4">{_status_text(status)}</TD></TR>' if _status_text(status) else "")
+        f'<TR><TD COLSPAN="4">{_e(params)}</TD></TR>'
+        f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field, tr))}</TD></TR>'
+        + (f'<TR><TD COLSPAN="4">{_status_text(status, tr)}</TD></TR>' if _status_text(status, tr) else "")
         + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
     )
 
 
-def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None = None) -> str:
+def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None, tr: Translator) -> str:
     lines = [f"<B>{_e(title)}</B>"]
     for r in rows:
-        extra = f" · {_e(fmt_k(r.params))}" if r.params else ""
+        extra = f" · {_e(tr.k(r.params))}" if r.params else ""
         detail = f" {_e(r.detail)}" if r.detail and r.kind != "dropout" else ""
-        mark = _status_text((status or {}).get(r.name))
+        mark = _status_text((status or {}).get(r.name), tr)
         lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}' + (f" · {mark}" if mark else ""))
     body = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
@@ -176,6 +187,7 @@ def overview_dot(
     edited: set[str] | frozenset = frozenset(),
     wrap: int = 4,
     status: Mapping[str, str] | None = None,
+    tr: Translator | None = None,
 ) -> str:
     """The whole network: input → stem → blocks → head, wrapped like text so it fits a
     projector: the stem, each stage of blocks (with the pool after it) and the head each
@@ -187,16 +199,19 @@ def overview_dot(
     names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
     to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
     ``weights.TransferReport.layer_status``): those layers say so and get a border of
-    :data:`WEIGHT_STATUS_STYLE`."""
+    :data:`WEIGHT_STATUS_STYLE`. ``tr``: the language of the words and numbers (English)."""
+    tr = resolve(tr)
     spec = report.spec
     g = _graph("overview", rankdir)
-    g.attr(label=_plain(f"{spec.name}: {fmt_int(report.total_params)} params, {fmt_int(report.total_macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE, newrank="true")
+    title = tr.gettext("{name}: {params} params, {macs} MACs").format(name=spec.name, params=tr.int(report.total_params), macs=tr.int(report.total_macs))
+    g.attr(label=_plain(title), labelloc="t", fontsize=TITLE_FONT_SIZE, newrank="true")
+    segment_titles = {"stem": tr.gettext("stem"), "head": tr.gettext("head")}
 
     # (node id, label, attributes, shape of the tensor it outputs), row by row
     rows: list[list[tuple[str, str, dict, tuple]]] = []
     for seg_i, (kind, seg) in enumerate(_segments(report)):
         if kind in ("stem", "head"):
-            rows.append([(f"{kind}_{seg_i}", _group_label(kind, seg, status), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
+            rows.append([(f"{kind}_{seg_i}", _group_label(segment_titles[kind], seg, status, tr), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
             continue
         row = []
         for r in seg:
@@ -207,7 +222,7 @@ def overview_dot(
                 if st in WEIGHT_STATUS_STYLE:
                     _, color, style = WEIGHT_STATUS_STYLE[st]
                     attrs.update(color=color, style=style, penwidth="3")
-                row.append((_node_id(r.name), _block_label(r, mark, st), attrs, r.output_shape))
+                row.append((_node_id(r.name), _block_label(r, mark, st, tr), attrs, r.output_shape))
             else:
                 detail = f" {r.detail}" if r.detail else ""
                 attrs = {"shape": "box", "style": "filled", "fillcolor": "#EDEDED", "fontsize": EDGE_FONT_SIZE}
@@ -215,8 +230,8 @@ def overview_dot(
                 row.append((_node_id(r.name), _plain(label), attrs, r.output_shape))
         rows.extend(row[i : i + wrap] for i in range(0, len(row), wrap))
     io_attrs = {"shape": "box", "style": "filled", "fillcolor": "#FFFFFF"}
-    rows[0].insert(0, ("input", _plain(f"input\n{shape_str(spec.input_shape)}"), io_attrs, tuple(spec.input_shape)))
-    rows[-1].append(("output", _plain(f"output\n{shape_str(report.output_shape)}"), io_attrs, report.output_shape))
+    rows[0].insert(0, ("input", _plain(_io("input", spec.input_shape, tr)), io_attrs, tuple(spec.input_shape)))
+    rows[-1].append(("output", _plain(_io("output", report.output_shape, tr)), io_attrs, report.output_shape))
     if len(rows) > 1 and len(rows[0]) == 1:  # a lone input row: put it beside the stem
         rows[1:2] = [rows[0] + rows[1]]
         rows.pop(0)
@@ -238,26 +253,38 @@ def overview_dot(
         if r.aux:
             head = next(a for a in spec.aux_heads if a.name == r.name)
             nid = _node_id(r.name)
-            g.node(nid, _group_label(f"{r.name} (auxiliary, training only)", list(r.parts)), fillcolor="#FFF8E0", style="rounded,filled,dashed")
+            aux_title = tr.gettext("{name} (auxiliary, training only)").format(name=r.name)
+            g.node(nid, _group_label(aux_title, list(r.parts), None, tr), fillcolor="#FFF8E0", style="rounded,filled,dashed")
             g.edge(_node_id(head.after), nid, style="dashed")
     return g.source
 
 
-def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
+def _io(which: str, shape, tr: Translator) -> str:
+    """The label of an input or output node: the word, then the shape."""
+    word = tr.gettext("input") if which == "input" else tr.gettext("output")
+    return f"{word}\n{shape_str(shape)}"
+
+
+def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | None = None) -> str:
     """One Inception block: its input, the four branches in their colours (each with its
     parameters and receptive field; each conv with its kernel and filters; each edge with
-    the tensor shape it carries), the concat."""
+    the tensor shape it carries), the concat. ``tr``: the language of the words and numbers (English)."""
+    tr = resolve(tr)
     row = report.row(name)
     if row.kind != "inception":
         raise ValueError(f"{name} is not an Inception block. Received: name={name!r}")
     g = _graph("block", rankdir)
     g.attr(ordering="out", newrank="true")
     in_shape = shape_str(row.input_shape)
-    g.attr(label=_plain(f"{name}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params, {fmt_int(row.macs)} MACs"), labelloc="t", fontsize=TITLE_FONT_SIZE)
-    g.node("input", _plain(f"input\n{in_shape}"), style="filled", fillcolor="#FFFFFF")
+    title = tr.gettext("{name}: {input} → {output}, {params} params, {macs} MACs").format(
+        name=name, input=in_shape, output=shape_str(row.output_shape), params=tr.int(row.params), macs=tr.int(row.macs)
+    )
+    g.attr(label=_plain(title), labelloc="t", fontsize=TITLE_FONT_SIZE)
+    g.node("input", _plain(_io("input", row.input_shape, tr)), style="filled", fillcolor="#FFFFFF")
     concat = "concat"
     detail = " + ".join(str(row.branches[k].channels) for k in BRANCH_KEYS)
-    g.node(concat, _plain(f"concat {name}\n{detail} = {row.output_shape[2]} maps"), style="filled", fillcolor="#FFFFFF", penwidth="2")
+    concat_label = tr.gettext("concat {name}\n{widths} = {maps} maps").format(name=name, widths=detail, maps=row.output_shape[2])
+    g.node(concat, _plain(concat_label), style="filled", fillcolor="#FFFFFF", penwidth="2")
     heads = []  # one header node per branch, in concat order
     for key in BRANCH_KEYS:
         br = row.branches[key]
@@ -265,26 +292,33 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
         head = f"branch_{key.replace('x', 'x_')}"
         heads.append(head)
         if br.dropped:
-            g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\ndropped (width 0)"), style="rounded,dashed", fillcolor="white", color=color, fontcolor="#777777")
+            dropped = tr.gettext("{branch} branch\ndropped (width 0)").format(branch=branch_label(key, tr))
+            g.node(head, _plain(dropped), style="rounded,dashed", fillcolor="white", color=color, fontcolor="#777777")
             g.edge("input", head, style="dashed", color="#BBBBBB", arrowhead="none")
             continue
-        g.node(head, _plain(f"{BRANCH_LABELS[key]} branch\n{fmt_int(br.params)} params\n{field_text(br.receptive_field)}"),
-               style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
+        head_label = tr.gettext("{branch} branch\n{params} params").format(branch=branch_label(key, tr), params=tr.int(br.params))
+        head_label += "\n" + field_text(br.receptive_field, tr)
+        g.node(head, _plain(head_label), style="rounded,filled,bold", fillcolor=color, color=color, fontcolor="white")
         g.edge("input", head, color=color)
         prev, prev_shape = head, row.input_shape
         for part in br.parts:
             nid = _node_id(part.name)
             if part.kind == "conv":
                 kernel = part.detail.split("/")[0]
-                what = "reduce" if part.name.endswith("_reduce") else ("proj" if part.name.endswith("_proj") else "conv")
-                label = f"{kernel} {what}, {part.output_shape[2]} filters\n{part.name}\n{fmt_int(part.params)} params"
+                if part.name.endswith("_reduce"):
+                    text = tr.gettext("{kernel} reduce, {filters} filters\n{name}\n{params} params")
+                elif part.name.endswith("_proj"):
+                    text = tr.gettext("{kernel} proj, {filters} filters\n{name}\n{params} params")
+                else:
+                    text = tr.gettext("{kernel} conv, {filters} filters\n{name}\n{params} params")
+                label = text.format(kernel=kernel, filters=part.output_shape[2], name=part.name, params=tr.int(part.params))
             else:
-                label = f"3x3/1 max pool\n{part.name}"
+                label = tr.gettext("3x3/1 max pool\n{name}").format(name=part.name)
             g.node(nid, _plain(label), fillcolor=fill, color=color)
             # the block input's shape is on the input node; later edges carry their tensor's shape
             g.edge(prev, nid, None if prev == head else _plain(shape_str(prev_shape)), color=color)
             prev, prev_shape = nid, part.output_shape
-        note = "" if br.parts[-1].kind == "conv" else " (unprojected)"
+        note = "" if br.parts[-1].kind == "conv" else tr.gettext(" (unprojected)")
         g.edge(prev, concat, _plain(shape_str(prev_shape) + note), color=color, penwidth="2.5")
     # branches left to right in concat order (1x1, 3x3, 5x5, pool), whichever renderer draws it
     with g.subgraph(name="branch_heads") as sub:
@@ -293,9 +327,9 @@ def block_dot(report: Report, name: str, rankdir: str = "TB") -> str:
             sub.node(head)
     for a, b in zip(heads, heads[1:]):
         g.edge(a, b, style="invis")
-    g.node("output", _plain(f"output\n{shape_str(row.output_shape)}"), style="filled", fillcolor="#FFFFFF")
+    g.node("output", _plain(_io("output", row.output_shape, tr)), style="filled", fillcolor="#FFFFFF")
     g.edge(concat, "output")
     return g.source
 
 
-__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str", "field_text"]
+__all__ = ["BRANCH_COLORS", "BRANCH_LABELS", "branch_label", "BRANCH_FILLS", "overview_dot", "block_dot", "shape_str", "field_text"]

@@ -19,12 +19,12 @@ Mosaics and overlays are plain numpy (:mod:`inception_viz.images`).
 from __future__ import annotations
 
 import gc
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from .tfenv import import_tensorflow
+
+import_tensorflow()  # quietly: TensorFlow's start-up lines stay off the terminal
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -12,13 +12,12 @@ TensorFlow is imported here, never by :mod:`inception_viz.spec` or
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import random
 import threading
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from .tfenv import import_tensorflow
+
+import_tensorflow()  # quietly: TensorFlow's start-up lines stay off the terminal
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -28,13 +27,46 @@ from .limits import check_buildable  # noqa: E402
 from .spec import LRN, AuxHead, Conv, Dense, Dropout, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
 
 
+def _pow_neg(t, beta: float):
+    """``t ** -beta`` for ``t > 0``; the exponents Caffe's networks use (0.75 in GoogLeNet
+    and AlexNet, 0.5, 1) without the ``exp(log)`` that a general power costs."""
+    if beta == 0.75:
+        r = tf.math.rsqrt(t)
+        return r * tf.sqrt(r)
+    if beta == 0.5:
+        return tf.math.rsqrt(t)
+    if beta == 1.0:
+        return tf.math.reciprocal(t)
+    return tf.exp(-beta * tf.math.log(t))
+
+
+@tf.function(jit_compile=True)
+def caffe_lrn(x, size: int, alpha: float, beta: float, k: float):
+    """Caffe's cross-channel LRN of an NHWC tensor as one XLA-fused loop:
+    ``x / (k + alpha / size * sum of x^2 over the size channels centred on each) ** beta``,
+    the window clipped at the first and last channel (zero padding, as Caffe).
+
+    The window sum is ``size`` shifted slices of the squares added, which XLA fuses with
+    the power into one pass over the tensor. TensorFlow's own LRN op multiplies the squares
+    by a dense channels x channels band matrix (192 x 192 at GoogLeNet's ``lrn2``) and takes
+    ``exp(log(.))``: ~3-4x slower on a 2-core CPU (see docs/bench.md). XLA compiles once per
+    input shape and settings (~0.5 s, then cached for the process)."""
+    c, r = x.shape[-1], size // 2
+    sq = tf.square(x)
+    if r:
+        sq = tf.pad(sq, [[0, 0]] * (len(x.shape) - 1) + [[r, r]])
+        window = tf.add_n([sq[..., i : i + c] for i in range(size)])
+    else:
+        window = sq
+    return x * _pow_neg(k + (alpha / size) * window, beta)
+
+
 @keras.saving.register_keras_serializable(package="inception_viz")
 class LocalResponseNorm(keras.layers.Layer):
     """Cross-channel LRN with Caffe's semantics:
-    ``b_c = a_c / (k + alpha / size * sum_{c' in window(c)} a_{c'}^2) ** beta``.
-
-    TensorFlow's ``tf.nn.local_response_normalization`` does not divide alpha by the
-    window size, so ``alpha / size`` is passed to it."""
+    ``b_c = a_c / (k + alpha / size * sum_{c' in window(c)} a_{c'}^2) ** beta``, computed by
+    :func:`caffe_lrn`. (Until issue 12 this called ``tf.nn.local_response_normalization``
+    with ``alpha / size``, the same function; files saved then load and compute the same.)"""
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, **kwargs):
         super().__init__(**kwargs)
@@ -43,9 +75,7 @@ class LocalResponseNorm(keras.layers.Layer):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def call(self, inputs):
-        return tf.nn.local_response_normalization(
-            inputs, depth_radius=self.size // 2, bias=self.k, alpha=self.alpha / self.size, beta=self.beta
-        )
+        return caffe_lrn(inputs, int(self.size), float(self.alpha), float(self.beta), float(self.k))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -54,35 +84,58 @@ class LocalResponseNorm(keras.layers.Layer):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
 
 
+def ceil_pool_out(size: int | None, pool_size: int, strides: int) -> int | None:
+    """Caffe's pooled size with no padding: ``ceil((size - k) / s) + 1``, less one when
+    the last window would start past the input (Caffe's clipping rule)."""
+    if size is None:
+        return None
+    out = -(-(size - pool_size) // strides) + 1
+    if (out - 1) * strides >= size:
+        out -= 1
+    return out
+
+
+def ceil_pool_padding(h: int, w: int, pool_size: int, strides: int):
+    """How to run Caffe's ceil-mode max pool on an ``h x w`` map with one TensorFlow
+    ``max_pool2d`` and no padded copy: ``"VALID"`` when no window passes the border,
+    ``"SAME"`` when TensorFlow's own padding gives the same windows (same output size, all
+    of it at the bottom/right: at GoogLeNet's even sizes), else the explicit padding
+    ``[[0, 0], [0, ph], [0, pw], [0, 0]]``. TensorFlow's max pool never lets padding win a
+    max, which is Caffe's clipping."""
+    pads = []
+    same = True
+    for size in (h, w):
+        out = ceil_pool_out(size, pool_size, strides)
+        pad = max(0, (out - 1) * strides + pool_size - size)
+        pads.append(pad)
+        # TF "SAME": output ceil(size / s), padding split with the smaller half on top/left
+        same_out = -(-size // strides)
+        same_pad = max(0, (same_out - 1) * strides + pool_size - size)
+        same = same and same_out == out and same_pad == pad and same_pad // 2 == 0
+    if not any(pads):
+        return "VALID"
+    if same:
+        return "SAME"
+    return [[0, 0], [0, pads[0]], [0, pads[1]], [0, 0]]
+
+
 @keras.saving.register_keras_serializable(package="inception_viz")
 class CeilMaxPool2D(keras.layers.Layer):
     """Max pooling in Caffe's ceil mode: output ``ceil((H - k) / s) + 1``; the last window
-    is clipped at the border (implemented as -inf padding at the bottom/right, so the
-    padding never wins a max)."""
+    is clipped at the border. One ``tf.nn.max_pool2d`` with the padding of
+    :func:`ceil_pool_padding` (until issue 12: a copy padded with -inf at the bottom/right,
+    then a valid pool, the same function; files saved then load and compute the same)."""
 
     def __init__(self, pool_size: int = 3, strides: int = 2, **kwargs):
         super().__init__(**kwargs)
         self.pool_size, self.strides = pool_size, strides
 
     def _out(self, size):
-        if size is None:
-            return None
-        out = -(-(size - self.pool_size) // self.strides) + 1
-        if (out - 1) * self.strides >= size:
-            out -= 1
-        return out
-
-    def _pads(self, h, w):
-        ph = max(0, (self._out(h) - 1) * self.strides + self.pool_size - h)
-        pw = max(0, (self._out(w) - 1) * self.strides + self.pool_size - w)
-        return ph, pw
+        return ceil_pool_out(size, self.pool_size, self.strides)
 
     def call(self, inputs):
-        h, w = inputs.shape[1], inputs.shape[2]
-        ph, pw = self._pads(h, w)
-        if ph or pw:
-            inputs = tf.pad(inputs, [[0, 0], [0, ph], [0, pw], [0, 0]], constant_values=-math.inf)
-        return tf.nn.max_pool2d(inputs, self.pool_size, self.strides, "VALID")
+        padding = ceil_pool_padding(inputs.shape[1], inputs.shape[2], self.pool_size, self.strides)
+        return tf.nn.max_pool2d(inputs, self.pool_size, self.strides, padding)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .counter import Report, analyze
+from .i18n import N_, Translator, resolve
 from .presets import googlenet
 from .spec import WIDTH_KEYS
 
@@ -70,21 +71,26 @@ TABLE1: tuple[PaperRow, ...] = (
 ERRATA: dict[str, tuple[tuple[str, ...], str]] = {
     "conv1": (
         ("params", "ops"),
-        "2.7K / 34M match a depthwise-separable 7x7 with multiplier 8 "
+        N_("2.7K / 34M match a depthwise-separable 7x7 with multiplier 8 "
         "(7*7*3*8 + 24*64 = 2,712 weights; 2,712 * 112*112 = 34.0M MACs), "
-        "not the full 7x7 conv the table describes (7*7*3*64 = 9,408 weights, 118M MACs)",
+        "not the full 7x7 conv the table describes (7*7*3*64 = 9,408 weights, 118M MACs)"),
     ),
     "inception_4c": (
         ("params",),
-        "its widths give 509,440 weights = 497.5K "
-        "(512*128 + 512*128 + 9*128*256 + 512*24 + 25*24*64 + 512*64), not 463K",
+        N_("its widths give 509,440 weights = 497.5K "
+        "(512*128 + 512*128 + 9*128*256 + 512*24 + 25*24*64 + 512*64), not 463K"),
     ),
     "inception_5a": (
         ("params", "ops"),
-        "its widths give 1,042,432 weights = 1,018K and 51.1M MACs at 7x7 "
-        "(832*256 + 832*160 + 9*160*320 + 832*32 + 25*32*128 + 832*128), not 1,072K / 54M",
+        N_("its widths give 1,042,432 weights = 1,018K and 51.1M MACs at 7x7 "
+        "(832*256 + 832*160 + 9*160*320 + 832*32 + 25*32*128 + 832*128), not 1,072K / 54M"),
     ),
 }
+
+
+#: Names of the fields a row can differ in (msgids), in :attr:`Comparison.note_text`.
+FLAG_NAMES = {"params": N_("params"), "ops": N_("ops"), "shape": N_("shape")}
+EDITED_NOTE = N_("widths differ from the paper's: deltas show the edit")
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,8 @@ class Comparison:
     macs: int | None
     widths: tuple[int, ...] | None
     status: str  # "agrees", "paper error", "differs", "edited", "missing"
-    note: str = ""
+    note: str = ""  # English (the CLI's contract); note_text(tr) in another language
+    flags: tuple[str, ...] = ()  # what differs: "params", "ops", "shape"
 
     @property
     def params_k(self) -> float | None:
@@ -112,6 +119,14 @@ class Comparison:
         if ours is None or paper is None:
             return None
         return (ours - paper) / paper
+
+    def note_text(self, tr: Translator | None = None) -> str:
+        """:attr:`note` in ``tr``'s language (English: :attr:`note` itself)."""
+        tr = resolve(tr)
+        if self.status == "differs":
+            fields = ", ".join(tr.gettext(FLAG_NAMES[f]) for f in self.flags)
+            return tr.gettext("differs from the paper in {fields}").format(fields=fields)
+        return tr.gettext(self.note) if self.note else ""
 
     @property
     def params_delta(self) -> float | None:
@@ -167,7 +182,7 @@ def compare(report: Report | None = None) -> list[Comparison]:
         if output != p.output or depth != p.depth:
             bad.append("shape")
         if p.widths is not None and widths is not None and widths != p.widths:
-            status, note = "edited", "widths differ from the paper's: deltas show the edit"
+            status, note = "edited", EDITED_NOTE
         elif not bad:
             status, note = "agrees", ""
         elif p.layers[0] in ERRATA and set(bad) <= set(ERRATA[p.layers[0]][0]):
@@ -175,7 +190,7 @@ def compare(report: Report | None = None) -> list[Comparison]:
         else:
             status, note = "differs", "differs from the paper in " + ", ".join(bad)
         out.append(
-            Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note)
+            Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note, tuple(bad))
         )
     return out
 

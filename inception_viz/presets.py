@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .i18n import N_
 from .spec import (
     LRN,
     AuxHead,
@@ -99,7 +100,7 @@ def googlenet() -> ModelSpec:
         lrn=True,
         aux=False,
         aux_heads=(AuxHead("aux1", "inception_4a"), AuxHead("aux2", "inception_4d")),
-        description=(
+        description=N_(
             "GoogLeNet exactly as in Szegedy et al. 2015, Table 1 (22 layers with parameters). "
             "Laid out like the Caffe BVLC model: conv1 pads 3 then convolves, max pools use "
             "Caffe's ceil mode, LRN uses Caffe's semantics. The 7x7/1 average pool is written "
@@ -135,7 +136,7 @@ def simplified() -> ModelSpec:
         input_shape=(224, 224, 3),
         classes=1000,
         lrn=True,  # there are no LRN layers; the option has no effect
-        description=(
+        description=N_(
             "The lecture's simplified InceptionV1(input_shape, classes), exactly as written in "
             "the notes. Its 1x1 (c2_1x1) and 3x3 (c2_3x3) stem convolutions have stride 2, which "
             "the paper's do not: the blocks see 7x7 (3a/3b), 4x4 (4a-4e) and 2x2 (5a/5b) maps "
@@ -157,7 +158,7 @@ def block() -> ModelSpec:
         input_shape=(32, 32, 64),
         classes=0,
         lrn=True,
-        description=(
+        description=N_(
             "The lecture's single-block demo, inception(x, 5, 10, 20, 30, 40, 50) on a 32x32x64 "
             "input (the notes call the block 'block1'). 22,965 parameters; it outputs "
             "40 + 10 + 30 + 50 = 130 feature maps, not the 160 the slide says."
@@ -175,7 +176,7 @@ def naive() -> ModelSpec:
         spec,
         name="naive",
         preset="naive",
-        description=(
+        description=N_(
             "GoogLeNet with every Inception block in the naive form of Figure 2(a): the 3x3 and "
             "5x5 convs read the block input directly and the pooled input passes unprojected. "
             "Channels pile up block after block, which is the paper's argument for the 1x1 "

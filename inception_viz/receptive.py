@@ -32,14 +32,18 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import tensorflow as tf
+from .tfenv import import_tensorflow
 
-from .counter import FieldBox, ReceptiveField
-from .images import SAMPLES, load_sample
-from .inference import Runner, group_layers
-from .keras_model import device_scope
-from .spec import BRANCH_KEYS, SpecError
+import_tensorflow()  # quietly: TensorFlow's start-up lines stay off the terminal
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from .counter import FieldBox, ReceptiveField  # noqa: E402
+from .images import SAMPLES, load_sample  # noqa: E402
+from .inference import Runner, group_layers  # noqa: E402
+from .keras_model import device_scope  # noqa: E402
+from .spec import BRANCH_KEYS, SpecError  # noqa: E402
 
 #: What a unit can be taken from: the block's concat or one of its branches.
 UNIT_SOURCES: tuple[str, ...] = ("concat", *BRANCH_KEYS)

@@ -707,9 +707,9 @@ def _load_keras_zip(data: bytes, tmp: Path, name: str):
     from .counter import analyze
 
     members, meta, spec = check_keras_archive(data, name)  # before TensorFlow is even imported
-    import keras
+    from .keras_model import CUSTOM_OBJECTS  # first: imports TensorFlow quietly
 
-    from .keras_model import CUSTOM_OBJECTS
+    import keras
 
     # Keras reads a fresh archive of exactly the members checked above
     path = tmp / "model.keras"

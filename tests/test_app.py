@@ -140,6 +140,7 @@ VIEW_MARKS = {
     "code": lambda at: any("def inception(" in c.value for c in at.code),
     "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
     "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
+    "receptive": lambda at: any(t.key == "rf-on" for t in at.toggle),
 }
 
 
@@ -436,25 +437,3 @@ def test_instantiate_builds_on_cpu_and_times_blocks():
     assert list(timing["block"]) == ["inception_3a", "(whole model)"]
     assert list(timing["MACs per image"]) == ["23,357,440", "23,357,440"]
 
-
-def test_keras_download_round_trips_safely(tmp_path):
-    """The .keras bytes the app offers load back with safe_mode=True, same parameters."""
-    import keras
-
-    from inception_viz import keras_model
-    from inception_viz.views import instantiate as instantiate_view
-
-    spec = presets.preset("block")
-    model = keras_model.build_keras(spec, seed=0)
-    data = instantiate_view.keras_bytes(model, spec)
-    assert data[:2] == b"PK"  # a .keras file is a zip archive
-    path = tmp_path / "block.keras"
-    path.write_bytes(data)
-    loaded = keras.models.load_model(path, custom_objects=keras_model.CUSTOM_OBJECTS, safe_mode=True)
-    assert loaded.count_params() == 22_965
-    # and the app's own loader reads it back as this spec with its (random, seed 0) origin
-    from inception_viz import weights as W
-
-    back = W.load_keras_file(data, name="block.keras")
-    assert not back.trained and "random initialisation (seed 0)" in back.label
-    assert sum(a.size for arrays in back.by_layer.values() for a in arrays) == 22_965

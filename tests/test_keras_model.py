@@ -23,6 +23,7 @@ from inception_viz.keras_model import (  # noqa: E402
     LocalResponseNorm,
     available_devices,
     build_keras,
+    ceil_pool_padding,
     device_scope,
 )
 from inception_viz.presets import PRESET_NAMES, googlenet, preset  # noqa: E402
@@ -340,6 +341,64 @@ def test_ceil_pool_odd_and_even_sizes():
         assert CeilMaxPool2D(3, 2).compute_output_shape((None, h, h, 1))[1] == expected
 
 
+def previous_ceil_max_pool(x, k: int, s: int):
+    """CeilMaxPool2D as computed until issue 12: the input copied with -inf rows/columns at
+    the bottom/right, then a valid pool."""
+    import tensorflow as tf
+
+    layer = CeilMaxPool2D(k, s)
+    h, w = x.shape[1], x.shape[2]
+    ph = max(0, (layer._out(h) - 1) * s + k - h)
+    pw = max(0, (layer._out(w) - 1) * s + k - w)
+    return tf.nn.max_pool2d(tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], constant_values=-math.inf), k, s, "VALID")
+
+
+def test_ceil_pool_padding_paths():
+    # GoogLeNet's pools at 224: 112 -> 56, 56 -> 28, 28 -> 14, 14 -> 7, each needs one row and
+    # column of padding at the bottom/right, which is what TF's "SAME" adds (total 1, top 0)
+    for h in (112, 56, 28, 14):
+        assert ceil_pool_padding(h, h, 3, 2) == "SAME"
+    # odd sizes: (113 - 3) / 2 is whole, no window passes the border
+    assert ceil_pool_padding(113, 113, 3, 2) == "VALID"
+    # 3x3/3 on 4: Caffe ceil((4-3)/3)+1 = 2 outputs, windows [0,3) and [3,6): 2 rows of padding
+    # at the bottom; "SAME" would put one of them on top
+    assert ceil_pool_padding(4, 4, 3, 3) == [[0, 0], [0, 2], [0, 2], [0, 0]]
+    # mixed: rows need SAME-like padding, columns none
+    assert ceil_pool_padding(8, 9, 3, 2) == [[0, 0], [0, 1], [0, 0], [0, 0]]
+
+
+@pytest.mark.parametrize("k, s", [(3, 2), (2, 2), (3, 1), (3, 3), (5, 3), (2, 3), (1, 2)])
+def test_ceil_pool_equals_previous_implementation(k, s):
+    """Bit for bit what the -inf padded copy gave, on every path (VALID, SAME, explicit),
+    strides larger than the window included (where the last window is dropped rather than
+    left empty, as the counter does)."""
+    rng = np.random.default_rng(100 + k * 10 + s)
+    paths = set()
+    for h in range(max(1, k - s + 1), 20):
+        for w in (h, h + 1, h + 2):
+            x = rng.normal(size=(1, h, w, 4)).astype("float32") - 3.0
+            paths.add(str(ceil_pool_padding(h, w, k, s))[:5])
+            np.testing.assert_array_equal(np.asarray(CeilMaxPool2D(k, s)(x)), np.asarray(previous_ceil_max_pool(x, k, s)))
+    if (k, s) in ((3, 2), (3, 3)):  # the sizes above reach every path
+        assert paths == {"VALID", "SAME", "[[0, "}, paths
+
+
+def test_ceil_pool_gradient_on_every_path():
+    """Feature visualisation differentiates through the pools: gradients equal the previous
+    implementation's."""
+    import tensorflow as tf
+
+    for h, w, k, s in ((8, 8, 3, 2), (9, 9, 3, 2), (4, 4, 3, 3), (8, 9, 3, 2)):
+        x = tf.constant(np.random.default_rng(h * w).normal(size=(1, h, w, 3)).astype("float32"))
+        grads = []
+        for fn in (lambda v: CeilMaxPool2D(k, s)(v), lambda v: previous_ceil_max_pool(v, k, s)):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = tf.reduce_sum(fn(x) ** 2)
+            grads.append(tape.gradient(y, x).numpy())
+        np.testing.assert_array_equal(grads[0], grads[1])
+
+
 def test_ceil_pool_config_round_trip():
     layer = CeilMaxPool2D(3, 2, name="p")
     clone = CeilMaxPool2D.from_config(layer.get_config())
@@ -379,6 +438,58 @@ def test_lrn_matches_caffe(size, alpha, beta, k, scale):
     np.testing.assert_allclose(y, ref, rtol=2e-5, atol=1e-6)
     # and it is not the identity (the test can fail)
     assert np.abs(ref - x).max() > 1e-3
+
+
+def previous_lrn(x, size, alpha, beta, k):
+    """LocalResponseNorm as computed until issue 12: TensorFlow's LRN op with alpha / size."""
+    import tensorflow as tf
+
+    return tf.nn.local_response_normalization(x, depth_radius=size // 2, bias=k, alpha=alpha / size, beta=beta)
+
+
+@pytest.mark.parametrize(
+    "size, alpha, beta, k",
+    [(5, 1e-4, 0.75, 1.0), (5, 2.0, 0.75, 1.0), (3, 0.5, 0.5, 2.0), (7, 1.0, 1.0, 1.0), (5, 0.3, 0.6, 1.5), (1, 1.0, 0.75, 1.0)],
+)
+def test_lrn_equals_previous_implementation(size, alpha, beta, k):
+    """Within float32 rounding of TF's LRN op (the previous layer), for GoogLeNet's shapes
+    and for fewer channels than the window, on each power path (0.75, 0.5, 1, general)."""
+    rng = np.random.default_rng(size)
+    for shape, scale in (((1, 56, 56, 64), 30.0), ((1, 7, 5, 192), 30.0), ((2, 3, 4, 3), 3.0), ((1, 2, 2, 1), 3.0)):
+        x = (rng.normal(size=shape) * scale).astype("float32")
+        y = np.asarray(LocalResponseNorm(size, alpha, beta, k)(x))
+        ref = np.asarray(previous_lrn(x, size, alpha, beta, k))
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y, caffe_lrn(x, size, alpha, beta, k), rtol=2e-5, atol=1e-6)
+
+
+def test_lrn_gradient_equals_previous_implementation():
+    import tensorflow as tf
+
+    x = tf.constant((np.random.default_rng(3).normal(size=(1, 6, 5, 11)) * 3).astype("float32"))
+    grads = []
+    for fn in (lambda v: LocalResponseNorm(5, 0.5, 0.75, 2.0)(v), lambda v: previous_lrn(v, 5, 0.5, 0.75, 2.0)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(fn(x) * tf.range(11, dtype=tf.float32))
+        grads.append(tape.gradient(y, x).numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+    assert np.abs(grads[1]).max() > 0.1
+
+
+def test_keras_file_saved_before_issue_12_loads_and_computes_the_same():
+    """tests/data/caffe_layers_v1.keras was saved by the code of 5f5ce65 (TF's LRN op, the
+    -inf padded pool); its output then is stored beside it (see tests/data/README.md)."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    loaded = keras.saving.load_model(data / "caffe_layers_v1.keras", custom_objects=CUSTOM_OBJECTS, safe_mode=True)
+    assert isinstance(loaded.get_layer("n"), LocalResponseNorm)
+    assert isinstance(loaded.get_layer("p2"), CeilMaxPool2D)
+    assert ceil_pool_padding(4, 4, 3, 3) != "SAME"  # p2 takes the explicit-padding path
+    x = np.random.default_rng(1).normal(size=(1, 15, 15, 3)).astype("float32") * 20
+    expected = np.load(data / "caffe_layers_v1_output.npy", allow_pickle=False)
+    np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_lrn_rejects_even_size_and_round_trips():

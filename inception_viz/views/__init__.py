@@ -4,6 +4,9 @@ Each module exposes ``render(ctx: ViewContext) -> None`` and draws only its own 
 (``app.py`` calls it inside the view's tab, and only for the open tab). A new view is its
 module plus one line in :data:`VIEWS`; its widget keys start with its own prefix and pass
 ``persist_state=common.PERSIST`` so they survive while another view is open.
+
+Labels are English msgids (marked with ``N_`` for extraction); ``app.py`` draws them
+translated (``_(view.label)``). URL keys stay English in every language.
 """
 
 from __future__ import annotations
@@ -11,26 +14,29 @@ from __future__ import annotations
 from types import ModuleType
 from typing import NamedTuple
 
-from . import blocks, charts, code, compare, graph, instantiate, paper, predictions, seed
+from .. import i18n
+from ..i18n import N_
+from . import blocks, charts, code, compare, graph, instantiate, paper, predictions, receptive, seed
 from .context import ViewContext
 
 
 class View(NamedTuple):
     key: str  # in the URL: &view=<key>
-    label: str  # the tab's label
+    label: str  # the tab's label: an English msgid, translated where drawn
     module: ModuleType  # has render(ctx: ViewContext) -> None
 
 
 VIEWS: tuple[View, ...] = (
-    View("blocks", "Blocks", blocks),
-    View("graph", "Graph", graph),
-    View("charts", "Charts", charts),
-    View("paper", "Paper Table 1", paper),
-    View("seed", "Seed comparison", seed),
-    View("compare", "Compare", compare),
-    View("code", "Code", code),
-    View("instantiate", "Instantiate", instantiate),
-    View("predictions", "Predictions & feature maps", predictions),
+    View("blocks", N_("Blocks"), blocks),
+    View("graph", N_("Graph"), graph),
+    View("charts", N_("Charts"), charts),
+    View("paper", N_("Paper Table 1"), paper),
+    View("seed", N_("Seed comparison"), seed),
+    View("compare", N_("Compare"), compare),
+    View("code", N_("Code"), code),
+    View("instantiate", N_("Instantiate"), instantiate),
+    View("predictions", N_("Predictions & feature maps"), predictions),
+    View("receptive", N_("Receptive fields"), receptive),
 )
 #: The view a page opens on when the URL names none (or one that does not exist).
 DEFAULT_VIEW = VIEWS[0]
@@ -42,8 +48,12 @@ def view_by_key(key) -> View:
 
 
 def view_by_label(label) -> View:
-    """The view whose tab label is ``label``; the default view for anything else."""
-    return next((v for v in VIEWS if v.label == label), DEFAULT_VIEW)
+    """The view whose tab label is ``label`` in any of the app's languages (a session that
+    switched language still holds the old label); the default view for anything else."""
+    return next(
+        (v for v in VIEWS if label == v.label or any(label == i18n.translator(lang).gettext(v.label) for lang in i18n.LANGUAGES)),
+        DEFAULT_VIEW,
+    )
 
 
 __all__ = ["DEFAULT_VIEW", "VIEWS", "View", "ViewContext", "view_by_key", "view_by_label"]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import codegen
+from .. import exports
+from .common import export_button
 from .context import ViewContext
 
 
 def render(ctx: ViewContext) -> None:
     spec = ctx.spec
-    code = codegen.keras_code(spec)
+    data = exports.keras_code(spec)  # the bytes `export --format py` writes
+    code = data.decode("utf-8")
     st.caption("Plain Keras 3, in the style of the lecture's inception(...) helper; paste it into a notebook. "
                "It builds the same network as the app (same parameters, same shapes).")
-    st.download_button("Download as .py", code, file_name=f"{spec.name}.py", mime="text/x-python")
+    export_button("Download as .py", "py", spec, data)
     st.code(code, language="python")

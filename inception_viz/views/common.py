@@ -7,6 +7,7 @@ TensorFlow is imported only inside the cached builders, when a view asks for a m
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from .. import config, counter, graph, render, trust
+from .. import config, counter, exports, graph, i18n, trust
 from ..spec import SpecError
 
 #: Built Keras models kept in memory at once (each GoogLeNet is ~28 MB of weights).
@@ -24,6 +25,9 @@ MAX_UPLOAD_BYTES = config.MAX_CONFIG_BYTES
 #: Widgets of a view keep their value while another view is open (lazy tabs do not draw
 #: hidden views, and Streamlit forgets a widget that is not drawn otherwise).
 PERSIST = "session"
+#: The page's language: its session-state key, the sidebar selector's key and the URL
+#: parameter (``?lang=es``).
+LANG_KEY = "lang"
 #: st.graphviz_chart forces every SVG text to one small size (about 10 px), which a
 #: projector cannot show; give the labels back the sizes the DOT asks for.
 GRAPH_CSS = "<style>" + "".join(
@@ -57,6 +61,19 @@ def accept(candidate) -> bool:
     st.session_state.gen += 1
     st.session_state.error = None
     return True
+
+
+def localized(callback):
+    """``callback`` run in the session's language. Streamlit calls widget callbacks before
+    the script body (where ``app.py`` calls ``i18n.use``), so a callback that writes text a
+    person reads (an error) is decorated with this."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        i18n.use(st.session_state.get(LANG_KEY))
+        return callback(*args, **kwargs)
+
+    return run
 
 
 def uploaded_config(upload):
@@ -151,9 +168,32 @@ def graphviz(source: str) -> None:
     st.graphviz_chart(source, width="stretch")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def render_dot(source: str, fmt: str) -> bytes:
-    return render.render(source, fmt)
+def export_button(label: str, fmt: str, spec, data, *, view: str = "overview", where=None, **kwargs):
+    """A download button for format ``fmt`` of :data:`inception_viz.exports.FORMATS`: its
+    file name and MIME type from :mod:`~inception_viz.exports`, its bytes from ``data``
+    (what an ``exports`` function returned, or a callable calling one: run only on the
+    click), so the download equals ``python -m inception_viz export`` byte for byte.
+    ``where``: the container (default: the main area); ``view`` names a graph's view."""
+    return (where or st).download_button(label, data, file_name=exports.file_name(spec, fmt, view),
+                                         mime=exports.FORMATS[fmt].mime, **kwargs)
+
+
+def model_downloads(spec, weights, model) -> None:
+    """``.keras`` and ONNX of ``model`` (``spec`` built and carrying ``weights``), made on
+    the click by :mod:`inception_viz.exports`: the bytes of ``python -m inception_viz
+    export --format keras|onnx`` with the same weights; and how to open the ONNX file."""
+    d1, d2 = st.columns(2)
+    export_button("Download the model (.keras)", "keras", spec, lambda: exports.keras_bytes(spec, weights, model),
+                  where=d1, width="stretch",
+                  help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
+    export_button("Download ONNX", "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
+                  width="stretch",
+                  help="Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
+                       "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
+                       "map) for a model without a classifier. For Netron and onnxruntime.")
+    name = exports.file_name(spec, "onnx")
+    st.caption(f"Weights: {weights.label}. To look at the ONNX file offline in Netron: "
+               f"`pip install netron && netron {name}`.")
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import graph
+from .. import exports, graph
 from ..render import INSTALL_HINT, dot_available
 from ..graph import BRANCH_COLORS
 from ..spec import BRANCH_KEYS
-from .common import PERSIST, graphviz, render_dot
+from .common import PERSIST, export_button, graphviz
 from .context import ViewContext
 
 
@@ -21,24 +21,26 @@ def render(ctx: ViewContext) -> None:
     wrap = c3.slider("Overview: nodes per row", 2, 8, 4, key="graph-wrap", help="Fewer nodes per row = larger text", persist_state=PERSIST)
     rankdir = "TB" if rankdir == "top to bottom" else "LR"
     edited = set(ctx.edited)
-    if view == "Overview":
-        source, stem = graph.overview_dot(ctx.report, rankdir, edited, wrap), f"{spec.name}_overview"
-    else:
-        source, stem = graph.block_dot(ctx.report, focus, rankdir), f"{spec.name}_{focus}"
-    graphviz(source)
+    # the DOT shown is the DOT downloaded, and the one `export --format dot` writes
+    which = "overview" if view == "Overview" else f"block:{focus}"
+    dot = exports.graph_dot(spec, which, rankdir, wrap)
+    graphviz(dot.decode("utf-8"))
     legend = " ".join(
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.BRANCH_LABELS[k]}</span>'
         for k in BRANCH_KEYS
     )
     st.markdown(legend + (" ✎ = edited against the preset" if edited else ""), unsafe_allow_html=True)
-    downloads_ui(source, stem)
+    downloads_ui(spec, dot, which, rankdir, wrap)
 
 
-def downloads_ui(source: str, stem: str) -> None:
+def downloads_ui(spec, dot: bytes, which: str, rankdir: str, wrap: int) -> None:
+    """DOT (``exports.graph_dot``, on screen), SVG and PNG (rendered on the click) of the
+    graph ``which``, from :mod:`inception_viz.exports`."""
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Download DOT", source, file_name=f"{stem}.dot", mime="text/vnd.graphviz")
+    args = (spec, which, rankdir, wrap)
+    export_button("Download DOT", "dot", spec, dot, view=which, where=d1)
     if dot_available():
-        d2.download_button("Download SVG", lambda: render_dot(source, "svg"), file_name=f"{stem}.svg", mime="image/svg+xml")
-        d3.download_button("Download PNG", lambda: render_dot(source, "png"), file_name=f"{stem}.png", mime="image/png")
+        export_button("Download SVG", "svg", spec, lambda: exports.graph_svg(*args), view=which, where=d2)
+        export_button("Download PNG", "png", spec, lambda: exports.graph_png(*args), view=which, where=d3)
     else:
         st.info(f"SVG and PNG downloads need Graphviz's `dot`: {INSTALL_HINT}. The DOT file renders anywhere.")

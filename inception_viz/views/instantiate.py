@@ -1,10 +1,7 @@
 """Instantiate: build the model on a TensorFlow device, ``summary()``, latency per block,
-``.keras`` download. TensorFlow is imported only once its switch is on."""
+``.keras`` and ONNX downloads. TensorFlow is imported only once its switch is on."""
 
 from __future__ import annotations
-
-import os
-import tempfile
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +9,7 @@ import streamlit as st
 from .. import config, figures
 from ..counter import fmt_int
 from ..spec import SpecError
-from .common import PERSIST, build_model, chart, error, heavy, keras_model_module
+from .common import PERSIST, build_model, chart, error, heavy, keras_model_module, model_downloads
 from .context import ViewContext
 
 
@@ -20,16 +17,6 @@ def _summary(model) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=110)
     return "\n".join(lines)
-
-
-def keras_bytes(model, spec) -> bytes:
-    """The built model as a ``.keras`` file with this app's entry (config, preprocessing),
-    so the Predictions view loads it back as what it is: ``build_model`` seeds with 0."""
-    from inception_viz import weights as W
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = W.save_model_file(model, os.path.join(tmp, "model.keras"), spec, W.random_weights(0))
-        return path.read_bytes()
 
 
 def render(ctx: ViewContext) -> None:
@@ -59,8 +46,9 @@ def render(ctx: ViewContext) -> None:
                f"(the counter: {fmt_int(report.total_params)}).")
     with st.expander("model.summary()"):
         st.code(_summary(model), language=None)
-    st.download_button("Download the built model (.keras)", lambda: keras_bytes(model, spec), file_name=f"{spec.name}.keras",
-                       mime="application/zip", help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
+    from inception_viz import weights as W
+
+    model_downloads(spec, W.random_weights(0), model)  # build_model seeds with 0
     if report.blocks:
         latency_ui(spec, model, device, built_key)
 

@@ -10,8 +10,8 @@ import streamlit as st
 from .. import graph
 from ..counter import fmt_int
 from ..spec import Dense, SpecError
-from .common import (PERSIST, chart, decode_image, error, get_runner, graphviz, heavy, sample_image, visitor_trusted,
-                     weights_from_bytes, zoo_weights)
+from .common import (PERSIST, chart, decode_image, error, get_runner, graphviz, heavy, model_downloads, sample_image,
+                     visitor_trusted, weights_from_bytes, zoo_weights)
 from .context import ViewContext
 
 WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "A weights file")
@@ -150,7 +150,7 @@ def transfer_ui(spec, runner) -> None:
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
-def feature_maps_ui(spec, runner, acts) -> None:
+def feature_maps_ui(spec, runner, acts, shown) -> None:
     from inception_viz import images, inference
 
     groups = ["stem", *spec.block_names]
@@ -177,9 +177,12 @@ def feature_maps_ui(spec, runner, acts) -> None:
     channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
                                   key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
     values = acts[layers[which]][0][:, :, channel]
-    st.image(images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax), output_format="PNG",
-             caption=f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "
-                     f"(same colour scale as its mosaic)")
+    from .receptive import unit_field_ui  # here, not at the top: receptive imports this module
+
+    unit_field_ui(runner.report, layers[which], shown,
+                  images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax),
+                  f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "
+                  f"(same colour scale as its mosaic)", key=f"pred-unit:{group}:{which}")
 
 
 def gradcam_ui(spec, runner, rgb, shown, preds) -> None:
@@ -233,6 +236,8 @@ def render(ctx: ViewContext) -> None:
     if runner.note:
         st.warning(runner.note)
     st.caption(f"Weights: {weights.label}. Preprocessing: {runner.preprocessing.description}")
+    with st.expander("Download this model with these weights (.keras, ONNX)"):
+        model_downloads(spec, weights, runner.model)
     if weights.by_layer is not None:
         transfer_ui(spec, runner)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
@@ -245,7 +250,7 @@ def render(ctx: ViewContext) -> None:
         with c2:
             chart(inference.predictions_figure(preds, f"Top {k} of {spec.classes} classes"), "chart-predictions")
     st.subheader("Feature maps")
-    feature_maps_ui(spec, runner, acts)
+    feature_maps_ui(spec, runner, acts, shown)
     if preds and spec.blocks and any(isinstance(l, Dense) and l.activation is None for l in spec.active_layers):
         st.subheader("Grad-CAM")
         # Opt-in: its backward pass is about two thirds of a fresh model's prediction cost,

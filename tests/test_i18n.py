@@ -38,7 +38,6 @@ VIEWS_DIR = ROOT / "inception_viz" / "views"
 NOT_YET_CONVERTED = frozenset({
     "blocks.py",
     "charts.py",
-    "code.py",
     "common.py",
     "compare.py",
     "graph.py",

@@ -45,7 +45,6 @@ NOT_YET_CONVERTED = frozenset({
     "instantiate.py",
     "paper.py",
     "predictions.py",
-    "receptive.py",
     "seed.py",
 })
 
@@ -427,3 +426,19 @@ def test_a_bad_address_is_explained_in_spanish():
     at = run_app({"lang": "es", "preset": "googlenet", "inception_3a": "1-2-3"})
     assert at.error and at.error[0].value.startswith("La dirección no describe un modelo válido:")
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
+
+
+# ---------------------------------------------------------------------------------------
+# each converted view, in Spanish (texts the scan cannot see: columns, options, captions)
+
+
+def test_receptive_view_in_spanish():
+    at = run_app({"lang": "es", "view": "receptive"})
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Campo teórico de inception_3a", "Campo efectivo (Luo et al. 2016)"]
+    assert at.toggle(key="rf-on").label == "Calcular el campo efectivo"
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["rama", "capa", "qué", "salida", "campo (px)", "salto (px)", "inicio (px)"]
+    # the layer names stay English; 3a's concat sees 59 px (README "Receptive fields")
+    assert dict(zip(df["capa"], df["campo (px)"]))["inception_3a"] == "59"
+    assert df["rama"][0] == "(entrada)" and "rama" not in set(df["rama"])

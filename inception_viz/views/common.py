@@ -13,6 +13,7 @@ import gc
 import streamlit as st
 
 from .. import config, counter, exports, graph, i18n
+from ..i18n import _, current
 from ..spec import SpecError
 
 #: Built Keras models kept in memory at once (each GoogLeNet is ~28 MB of weights).
@@ -77,7 +78,9 @@ def uploaded_config(upload):
     """The spec of an uploaded config JSON; the size is checked before the bytes are read.
     The caller puts the file's name in front of the error."""
     if upload.size > MAX_UPLOAD_BYTES:
-        raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
+        tr = current()
+        raise SpecError(_("{size} bytes; a config is at most {limit}").format(size=tr.int(upload.size),
+                                                                            limit=tr.int(MAX_UPLOAD_BYTES)))
     return config.loads_config(upload.getvalue())
 
 
@@ -111,18 +114,20 @@ def model_downloads(spec, weights, model) -> None:
     """``.keras`` and ONNX of ``model`` (``spec`` built and carrying ``weights``), made on
     the click by :mod:`inception_viz.exports`: the bytes of ``python -m inception_viz
     export --format keras|onnx`` with the same weights; and how to open the ONNX file."""
+    from inception_viz import weights as W
+
     d1, d2 = st.columns(2)
-    export_button("Download the model (.keras)", "keras", spec, lambda: exports.keras_bytes(spec, weights, model),
+    export_button(_("Download the model (.keras)"), "keras", spec, lambda: exports.keras_bytes(spec, weights, model),
                   where=d1, width="stretch",
-                  help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
-    export_button("Download ONNX", "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
+                  help=_("Saved with model.save; load with keras.models.load_model(..., safe_mode=True)"))
+    export_button(_("Download ONNX"), "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
                   width="stretch",
-                  help="Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
-                       "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
-                       "map) for a model without a classifier. For Netron and onnxruntime.")
+                  help=_("Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
+                         "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
+                         "map) for a model without a classifier. For Netron and onnxruntime."))
     name = exports.file_name(spec, "onnx")
-    st.caption(f"Weights: {weights.label}. To look at the ONNX file offline in Netron: "
-               f"`pip install netron && netron {name}`.")
+    st.caption(_("Weights: {weights}. To look at the ONNX file offline in Netron: "
+                 "`pip install netron && netron {file}`.").format(weights=W.weights_label(weights, current()), file=name))
 
 
 # ---------------------------------------------------------------------------------------
@@ -140,22 +145,26 @@ def _release_model(model) -> None:
     gc.collect()
 
 
-@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner="Building the Keras model…", on_release=_release_model)
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner=False, on_release=_release_model)
 def build_model(config_text: str, device: str, _spec):
-    """The Keras model of ``_spec`` on ``device``; keyed by the spec's full config text."""
+    """The Keras model of ``_spec`` on ``device``; keyed by the spec's full config text.
+    No spinner of its own (its text would be fixed at import, in English): the caller
+    wraps it in ``st.spinner(_("Building the Keras model…"))``."""
     return keras_model_module().build_keras(_spec, device=device, seed=0)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading the weights…")
+@st.cache_resource(max_entries=2, show_spinner=False)
 def weights_from_bytes(digest: str, name: str, _data: bytes):
-    """Weights of an uploaded file, keyed by its SHA-256."""
+    """Weights of an uploaded file, keyed by its SHA-256 (the caller shows the spinner, in
+    the session's language)."""
     from inception_viz import weights as W
 
     return W.load_weights_file(_data, name=name)
 
 
-@st.cache_resource(max_entries=1, show_spinner="Reading the ImageNet weights…")
+@st.cache_resource(max_entries=1, show_spinner=False)
 def zoo_weights(path: str, mtime_ns: int):
+    """The zoo's weights (the caller shows the spinner, in the session's language)."""
     from inception_viz import weights as W
 
     return W.load_onnx(path)
@@ -169,7 +178,7 @@ def get_runner(spec, weights):
     test's burst peaked at ~5 GB with a per-spec cache)."""
     from inception_viz import inference  # imports TensorFlow
 
-    with st.spinner("Building the model and loading the weights…"):
+    with st.spinner(_("Building the model and loading the weights…")):
         return inference.get_runner(spec, weights)
 
 

@@ -39,10 +39,8 @@ NOT_YET_CONVERTED = frozenset({
     "blocks.py",
     "charts.py",
     "code.py",
-    "common.py",
     "compare.py",
     "graph.py",
-    "instantiate.py",
     "paper.py",
     "predictions.py",
     "seed.py",
@@ -442,3 +440,10 @@ def test_receptive_view_in_spanish():
     # the layer names stay English; 3a's concat sees 59 px (README "Receptive fields")
     assert dict(zip(df["capa"], df["campo (px)"]))["inception_3a"] == "59"
     assert df["rama"][0] == "(entrada)" and "rama" not in set(df["rama"])
+
+
+def test_instantiate_view_in_spanish_before_tensorflow():
+    at = run_app({"lang": "es", "view": "instantiate"})
+    assert not at.exception and not at.error
+    assert any(c.value.startswith("Arma el modelo con Keras 3 (backend TensorFlow).") for c in at.main.caption)
+    assert at.toggle(key="tf-on").label == "Cargar TensorFlow" and not at.toggle(key="tf-on").value

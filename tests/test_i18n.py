@@ -42,7 +42,6 @@ NOT_YET_CONVERTED = frozenset({
     "compare.py",
     "graph.py",
     "paper.py",
-    "predictions.py",
     "seed.py",
 })
 
@@ -447,3 +446,42 @@ def test_instantiate_view_in_spanish_before_tensorflow():
     assert not at.exception and not at.error
     assert any(c.value.startswith("Arma el modelo con Keras 3 (backend TensorFlow).") for c in at.main.caption)
     assert at.toggle(key="tf-on").label == "Cargar TensorFlow" and not at.toggle(key="tf-on").value
+
+
+def test_predictions_view_in_spanish_before_tensorflow():
+    at = run_app({"lang": "es", "view": "predictions"})
+    assert not at.exception and not at.error
+    assert at.toggle(key="pred-on").label == "Correr la red sobre una imagen"
+    sample = at.selectbox(key="pred-sample")
+    assert sample.label == "Foto de muestra" and sample.value == "cat"  # the value stays English
+    assert sample.options[:2] == ["gato", "café"]
+    captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
+    assert captions == ["gato (448x298 píxeles)"]  # assets/cat.jpg is 448 x 298
+
+
+# -- TensorFlow: last in this file (it stays loaded in the process) ---------------------------
+
+
+def test_predictions_and_instantiate_in_spanish_with_tensorflow():
+    from inception_viz.weights import RANDOM_NOTE
+
+    es = i18n.translator("es")
+    at = run_app({"lang": "es", "view": "predictions"})
+    at.toggle(key="pred-on").set_value(True).run()
+    assert not at.exception and not at.error
+    # the random-weights note (a msgid of weights.py; the CLI prints it in English)
+    assert es.gettext(RANDOM_NOTE) != RANDOM_NOTE and es.gettext(RANDOM_NOTE) in [w.value for w in at.warning]
+    assert any(c.value.startswith("Pesos: inicialización aleatoria (semilla 0). Preprocesamiento: Pesos aleatorios:")
+               for c in at.caption)
+    assert at.radio(key="pred-source").options == ["Aleatorios (sin entrenar)", "ImageNet (GoogLeNet del ONNX Model Zoo)",
+                                                   "Un archivo de pesos"]
+    (fig,) = [c for c in at.get("plotly_chart") if c.key == "chart-predictions"]
+    layout = __import__("json").loads(fig.proto.spec)["layout"]
+    assert layout["separators"] == ",." and layout["title"]["text"] == "Las 5 primeras de 1.000 clases"
+    assert layout["xaxis"]["title"]["text"] == "probabilidad (%)"
+    assert [s.value for s in at.subheader][:1] == ["Mapas de activación"]
+
+    at = run_app({"lang": "es", "view": "instantiate"})
+    at.toggle(key="tf-on").set_value(True).run()
+    assert at.selectbox(key="tf-device").label == "Dispositivo"
+    assert any(i.value.startswith("Apretá Armar para crear googlenet (6.998.552 parámetros) en ") for i in at.info)

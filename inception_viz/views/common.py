@@ -74,6 +74,15 @@ def localized(callback):
     return run
 
 
+def fmt_g(value, tr=None, spec: str = "g") -> str:
+    """``format(value, spec)`` (a ``g``-style number: ``0.0123``, ``-0.5``) with ``tr``'s
+    decimal mark; English (``tr`` None or English) is exactly ``format(value, spec)``."""
+    from babel.numbers import get_decimal_symbol
+
+    s = format(value, spec)
+    return s if tr is None or tr.lang == "en" else s.replace(".", get_decimal_symbol(tr.locale))
+
+
 def uploaded_config(upload):
     """The spec of an uploaded config JSON; the size is checked before the bytes are read.
     The caller puts the file's name in front of the error."""

@@ -8,13 +8,20 @@ import pandas as pd
 import streamlit as st
 
 from .. import graph
-from ..counter import fmt_int
+from ..i18n import N_, _, current
 from ..spec import Dense, SpecError
-from .common import (PERSIST, chart, decode_image, get_runner, graphviz, model_downloads, sample_image, weights_from_bytes,
-                     zoo_weights)
+from .common import (PERSIST, chart, decode_image, fmt_g, get_runner, graphviz, model_downloads, sample_image,
+                     weights_from_bytes, zoo_weights)
 from .context import ViewContext
 
-WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "A weights file")
+#: The weight sources: the radio's values (English msgids, kept in session state) and,
+#: translated, its labels.
+WEIGHT_SOURCES = (N_("Random (untrained)"), N_("ImageNet (ONNX Model Zoo GoogLeNet)"), N_("A weights file"))
+#: The bundled photos' names (:data:`inception_viz.images.SAMPLES` keys) in words.
+SAMPLE_LABELS = {"cat": N_("cat"), "coffee": N_("coffee"), "astronaut": N_("astronaut"), "rocket": N_("rocket")}
+#: A layer's weight status (:meth:`inception_viz.weights.TransferReport.layer_status`) in words.
+STATUS_LABELS = {"pretrained": N_("pretrained"), "partly pretrained": N_("partly pretrained"), "fresh": N_("fresh"),
+                 "no weights": N_("no weights")}
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
@@ -23,18 +30,21 @@ MAX_IMAGE_UPLOAD_MB = 20
 def _zoo_missing_ui() -> None:
     from inception_viz import weights as W
 
-    st.info(f"The ImageNet weights (googlenet-12.onnx, {fmt_int(W.ZOO_SIZE)} bytes) are not in {W.cache_dir()} yet.")
+    tr = current()
+    st.info(_("The ImageNet weights (googlenet-12.onnx, {size} bytes) are not in {folder} yet.").format(
+        size=tr.int(W.ZOO_SIZE), folder=W.cache_dir()))
     c1, c2 = st.columns(2)
-    if c1.button("Download from the ONNX Model Zoo", key="pred-download"):
-        bar = st.progress(0.0, text="Downloading googlenet-12.onnx…")
+    if c1.button(_("Download from the ONNX Model Zoo"), key="pred-download"):
+        bar = st.progress(0.0, text=_("Downloading googlenet-12.onnx…"))
         try:
-            W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=f"{fmt_int(d)} of {fmt_int(t)} bytes"))
+            W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=_("{done} of {total} bytes").format(
+                done=tr.int(d), total=tr.int(t))))
         except SpecError as exc:
             st.error(str(exc))
             return
         st.rerun()
-    local = c2.text_input("…or the path of a copy on this machine", key="pred-zoo-path", persist_state=PERSIST,
-                          placeholder="/media/usb/googlenet-12.onnx")
+    local = c2.text_input(_("…or the path of a copy on this machine"), key="pred-zoo-path", persist_state=PERSIST,
+                          placeholder="/media/usb/googlenet-12.onnx")  # i18n: keep (a path)
     if local:
         try:
             W.install_zoo_file(local.strip())
@@ -42,8 +52,9 @@ def _zoo_missing_ui() -> None:
             st.error(str(exc))
             return
         st.rerun()
-    st.caption(f"Source: {W.ZOO_URL}. Checked against SHA-256 {W.ZOO_SHA256}. Offline: copy the file into "
-               f"{W.cache_dir()} (or set INCEPTION_VIZ_CACHE), or upload it under “{WEIGHT_SOURCES[2]}”.")
+    st.caption(_("Source: {url}. Checked against SHA-256 {sha}. Offline: copy the file into {folder} (or set "
+                 "INCEPTION_VIZ_CACHE), or upload it under “{source}”.").format(
+        url=W.ZOO_URL, sha=W.ZOO_SHA256, folder=W.cache_dir(), source=_(WEIGHT_SOURCES[2])))
 
 
 def weights_ui():
@@ -53,7 +64,8 @@ def weights_ui():
 
     from inception_viz import weights as W
 
-    source = st.radio("Weights", WEIGHT_SOURCES, key="pred-source", persist_state=PERSIST, horizontal=True)
+    source = st.radio(_("Weights"), WEIGHT_SOURCES, key="pred-source", persist_state=PERSIST, horizontal=True,
+                      format_func=current().gettext)  # bound now: AppTest calls it outside the run
     if source == WEIGHT_SOURCES[0]:
         return W.random_weights(0)
     if source == WEIGHT_SOURCES[1]:
@@ -61,20 +73,22 @@ def weights_ui():
         if path is None:
             _zoo_missing_ui()
             return None
-        return zoo_weights(str(path), path.stat().st_mtime_ns)
-    up = st.file_uploader("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app", type=["onnx", "keras", "h5"],
+        with st.spinner(_("Reading the ImageNet weights…")):
+            return zoo_weights(str(path), path.stat().st_mtime_ns)
+    up = st.file_uploader(_("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app"), type=["onnx", "keras", "h5"],
                           key="pred-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
-        st.info("Upload a weights file: the ONNX Model Zoo's googlenet-12.onnx, or a .keras / .weights.h5 saved by this app.")
+        st.info(_("Upload a weights file: the ONNX Model Zoo's googlenet-12.onnx, or a .keras / .weights.h5 saved by this app."))
         return None
     data = up.getvalue()
     try:
-        weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
+        with st.spinner(_("Reading the weights…")):
+            weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
         st.error(f"{up.name}: {exc}")
         last = st.session_state.get("pred-good-weights")
         if last is not None:
-            st.caption(f"Still using {last.label}.")
+            st.caption(_("Still using {weights}.").format(weights=W.weights_label(last, current())))
         return last
     st.session_state["pred-good-weights"] = weights
     return weights
@@ -85,126 +99,152 @@ def image_ui():
     shows an error and keeps the last good image."""
     from inception_viz import images
 
+    tr = current()
     c1, c2 = st.columns([1, 2])
-    sample = c1.selectbox("Sample photo", list(images.SAMPLES), key="pred-sample", persist_state=PERSIST,
-                          help="Bundled photos (CC0 / public domain, see assets/README)")
-    up = c2.file_uploader("…or your own image (JPEG, PNG, WebP, BMP, GIF)", type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
+    sample = c1.selectbox(_("Sample photo"), list(images.SAMPLES), key="pred-sample", persist_state=PERSIST,
+                          help=_("Bundled photos (CC0 / public domain, see assets/README)"),
+                          format_func=lambda n: _sample_label(n, tr))
+    up = c2.file_uploader(_("…or your own image (JPEG, PNG, WebP, BMP, GIF)"), type=["jpg", "jpeg", "png", "webp", "bmp", "gif"],
                           key="pred-image-file", max_upload_size=MAX_IMAGE_UPLOAD_MB)
     if up is None:
-        return sample, sample_image(sample)
+        return _sample_label(sample), sample_image(sample)
     try:
         rgb = decode_image(up.getvalue(), up.name)
     except SpecError as exc:
         st.error(str(exc))
         last = st.session_state.get("pred-good-image")
         if last is not None:
-            st.caption(f"Still showing {last[0]}.")
+            st.caption(_("Still showing {name}.").format(name=last[0]))
             return last
-        return sample, sample_image(sample)
+        return _sample_label(sample), sample_image(sample)
     st.session_state["pred-good-image"] = (up.name, rgb)
     return up.name, rgb
 
 
+def _sample_label(name: str, tr=None) -> str:
+    """A bundled photo's name in ``tr``'s language (default: the session's). Widgets'
+    ``format_func`` get ``tr`` bound at render time: Streamlit's test harness calls them
+    outside the script run, where the session's language is not set."""
+    tr = tr or current()
+    return tr.gettext(SAMPLE_LABELS[name]) if name in SAMPLE_LABELS else name
+
+
 def transfer_ui(spec, runner) -> None:
     """Which layers carry the loaded weights after the lecturer's edits."""
+    import html
+
+    tr = current()
     t = runner.transfer
     n_all = len(t.pretrained) + len(t.fresh)
     if not t.fresh:
-        st.caption(f"All {n_all} layers with weights carry the loaded weights.")
+        st.caption(_("All {n} layers with weights carry the loaded weights.").format(n=tr.int(n_all)))
         return
-    st.warning(f"{len(t.fresh)} of {n_all} layers with weights no longer fit the loaded weights after your edits and "
-               "were freshly initialised; every other layer keeps its pretrained weights.")
+    st.warning(_("{fresh} of {n} layers with weights no longer fit the loaded weights after your edits and were freshly "
+                 "initialised; every other layer keeps its pretrained weights.").format(fresh=tr.int(len(t.fresh)),
+                                                                                       n=tr.int(n_all)))
     status = t.layer_status(spec)
-    rows = [{"layer": name, "weights": s} for name, s in status.items() if s != "no weights"]
-    with st.expander("Which layers are pretrained", expanded=True):
-        graphviz(graph.overview_dot(runner.report, status=status))
+    words = {k: _(v) for k, v in STATUS_LABELS.items()}
+    layer, weights = _("layer"), _("weights")
+    rows = [{layer: name, weights: words[s]} for name, s in status.items() if s != "no weights"]
+    with st.expander(_("Which layers are pretrained"), expanded=True):
+        graphviz(graph.overview_dot(runner.report, status=status, tr=tr))
         st.markdown(
             " ".join(
                 f'<span style="border:3px {"solid" if "dashed" not in style else "dashed"} {color};padding:2px 8px;'
-                f'border-radius:4px;margin-right:6px">{text}</span>'
+                f'border-radius:4px;margin-right:6px">{html.escape(_(text))}</span>'
                 for text, color, style in graph.WEIGHT_STATUS_STYLE.values()
             ),
             unsafe_allow_html=True,
         )
         branches = runner.transfer.branch_status(spec)
         for r in rows:
-            if r["layer"] in branches:
-                r.update({f"branch {k}": v for k, v in branches[r["layer"]].items()})
+            if r[layer] in branches:
+                r.update({_("branch {key}").format(key=k): words[v] for k, v in branches[r[layer]].items()})
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
 def feature_maps_ui(spec, runner, acts, shown) -> None:
     from inception_viz import images, inference
 
+    tr = current()
     groups = ["stem", *spec.block_names]
     c1, c2 = st.columns([2, 1])
-    group = c1.selectbox("Feature maps of", groups, index=1 if spec.blocks else 0, key="pred-group", persist_state=PERSIST)
-    sort = c2.radio("Channel order", ("index", "mean"), key="pred-sort", persist_state=PERSIST, horizontal=True,
-                    format_func=lambda s: "as in the layer" if s == "index" else "by mean activation")
+    group = c1.selectbox(_("Feature maps of"), groups, index=1 if spec.blocks else 0, key="pred-group", persist_state=PERSIST,
+                         format_func=lambda g: tr.gettext("stem") if g == "stem" else g)
+    sort = c2.radio(_("Channel order"), ("index", "mean"), key="pred-sort", persist_state=PERSIST, horizontal=True,
+                    format_func=lambda s: tr.gettext("as in the layer") if s == "index" else tr.gettext("by mean activation"))
     mosaics = inference.block_mosaics(acts, runner.report, group, sort=sort)
     layers = inference.group_layers(spec, group)
     cols = st.columns(min(3, len(mosaics)))
     for i, (key, m) in enumerate(mosaics.items()):
         h, w = m.tile
-        title = key if group == "stem" else (f"{group} (concat)" if key == "concat" else f"branch {key}")
+        title = key if group == "stem" else (f"{group} (concat)" if key == "concat" else _("branch {key}").format(key=key))
         cols[i % len(cols)].image(
             m.image, output_format="PNG", width="stretch",
-            caption=f"{title}: {len(m.order)} channels of {h}x{w}; colour scale {m.vmin:.3g} (dark) … {m.vmax:.3g} (yellow)",
+            caption=_("{title}: {n} channels of {h}x{w}; colour scale {vmin} (dark) … {vmax} (yellow)").format(
+                title=title, n=tr.int(len(m.order)), h=h, w=w, vmin=fmt_g(m.vmin, tr, ".3g"), vmax=fmt_g(m.vmax, tr, ".3g")),
         )
-    st.caption("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels."
-               + (" Channels sorted by mean activation, largest first." if sort == "mean" else ""))
+    st.caption(_("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels.")
+               + (_(" Channels sorted by mean activation, largest first.") if sort == "mean" else ""))
     c1, c2 = st.columns([1, 1])
-    which = c1.selectbox("Enlarge one channel of", list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
+    which = c1.selectbox(_("Enlarge one channel of"), list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
     m = mosaics[which]
     # the key carries the map, so a channel number valid for one map never overflows another
-    channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
-                                  key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
+    channel = int(c2.number_input(_("Channel (0–{last})").format(last=len(m.order) - 1), 0, len(m.order) - 1,
+                                  int(m.order[0]), key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
     values = acts[layers[which]][0][:, :, channel]
     from .receptive import unit_field_ui  # here, not at the top: receptive imports this module
 
     unit_field_ui(runner.report, layers[which], shown,
                   images.channel_image(acts[layers[which]], channel, 320, vmin=m.vmin, vmax=m.vmax),
-                  f"{layers[which]} channel {channel}: mean {values.mean():.4g}, max {values.max():.4g} "
-                  f"(same colour scale as its mosaic)", key=f"pred-unit:{group}:{which}")
+                  _("{layer} channel {channel}: mean {mean}, max {max} (same colour scale as its mosaic)").format(
+                      layer=layers[which], channel=channel, mean=fmt_g(values.mean(), tr, ".4g"),
+                      max=fmt_g(values.max(), tr, ".4g")), key=f"pred-unit:{group}:{which}")
 
 
 def gradcam_ui(spec, runner, rgb, shown, preds) -> None:
     from inception_viz import images
 
+    tr = current()
     c1, c2 = st.columns(2)
-    block = c1.selectbox("Grad-CAM at", spec.block_names, index=len(spec.block_names) - 1, key="pred-cam-block", persist_state=PERSIST)
+    block = c1.selectbox(_("Grad-CAM at"), spec.block_names, index=len(spec.block_names) - 1, key="pred-cam-block",
+                         persist_state=PERSIST)
     top = preds[0].index
-    cls = c2.selectbox("for class", range(spec.classes), index=top, key=f"pred-cam-class:{spec.classes}", persist_state=PERSIST,
-                       format_func=lambda i: f"{i}: {runner.labels[i]}" + (" (top)" if i == top else ""))
+    cls = c2.selectbox(_("for class"), range(spec.classes), index=top, key=f"pred-cam-class:{spec.classes}", persist_state=PERSIST,
+                       format_func=lambda i: f"{i}: {runner.labels[i]}" + (tr.gettext(" (top)") if i == top else ""))
     try:
         g = runner.gradcam(rgb, block, int(cls))
     except SpecError as exc:
         st.error(str(exc))
         return
     st.image(images.overlay_heatmap(shown, g.heatmap), output_format="PNG", width=448,
-             caption=f"Grad-CAM at {block} ({g.heatmap.shape[0]}x{g.heatmap.shape[1]}, upsampled) for "
-                     f"{g.label} (p = {g.prob:.4f}): where the gradient of that class's logit says "
-                     f"{block}'s channels matter (dark: none, bright yellow: the most)."
-                     + (" No positive evidence: the map is empty." if g.peak <= 0 else ""))
+             caption=_("Grad-CAM at {block} ({h}x{w}, upsampled) for {label} (p = {p}): where the gradient of that "
+                       "class's logit says {block}'s channels matter (dark: none, bright yellow: the most).").format(
+                           block=block, h=g.heatmap.shape[0], w=g.heatmap.shape[1], label=g.label,
+                           p=tr.decimal(g.prob, 4))
+                     + (_(" No positive evidence: the map is empty.") if g.peak <= 0 else ""))
 
 
 def render(ctx: ViewContext) -> None:
     """Predictions, per-branch feature maps and Grad-CAM for an image, with random,
     ImageNet or uploaded weights."""
     spec = ctx.spec
+    tr = current()
     h, w, c = spec.input_shape
     if c not in (1, 3):
-        st.info(f"The {spec.name} model takes {h}x{w}x{c} inputs, not images. Choose a preset with an image input "
-                "(googlenet, simplified or naive) to see predictions and feature maps.")
+        st.info(_("The {name} model takes {h}x{w}x{c} inputs, not images. Choose a preset with an image input "
+                  "(googlenet, simplified or naive) to see predictions and feature maps.").format(name=spec.name, h=h, w=w, c=c))
         return
     name, rgb = image_ui()  # Pillow only: the sample photo shows before TensorFlow loads
-    st.caption("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on.")
-    if not st.toggle("Run the network on an image", key="pred-on", persist_state=PERSIST):
-        st.image(rgb, caption=f"{name} ({rgb.shape[1]}x{rgb.shape[0]} pixels)", width=320)
+    st.caption(_("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on."))
+    if not st.toggle(_("Run the network on an image"), key="pred-on", persist_state=PERSIST):
+        st.image(rgb, caption=_("{name} ({w}x{h} pixels)").format(name=name, w=rgb.shape[1], h=rgb.shape[0]), width=320)
         return
     weights = weights_ui()
     if weights is None:
         return
+    from inception_viz import weights as W
+
     try:
         runner = get_runner(spec, weights)
         from inception_viz import images, inference
@@ -215,26 +255,28 @@ def render(ctx: ViewContext) -> None:
         st.error(str(exc))
         return
     if runner.note:
-        st.warning(runner.note)
-    st.caption(f"Weights: {weights.label}. Preprocessing: {runner.preprocessing.description}")
-    with st.expander("Download this model with these weights (.keras, ONNX)"):
+        st.warning(_(runner.note))  # a msgid of inception_viz.weights (N_)
+    st.caption(_("Weights: {weights}. Preprocessing: {preprocessing}").format(
+        weights=W.weights_label(weights, tr), preprocessing=_(runner.preprocessing.description)))
+    with st.expander(_("Download this model with these weights (.keras, ONNX)")):
         model_downloads(spec, weights, runner.model)
     if weights.by_layer is not None:
         transfer_ui(spec, runner)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
     c1, c2 = st.columns([1, 2])
-    c1.image(shown, caption=f"{name}, as the network sees it ({h}x{w})", width="stretch")
+    c1.image(shown, caption=_("{name}, as the network sees it ({h}x{w})").format(name=name, h=h, w=w), width="stretch")
     preds = None
     if has_head:
-        k = c2.slider("Top k", 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)
+        k = c2.slider(_("Top k"), 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)
         preds = inference.top_k(acts[inference.PROBS][0], k, runner.labels)
         with c2:
-            chart(inference.predictions_figure(preds, f"Top {k} of {spec.classes} classes"), "chart-predictions")
-    st.subheader("Feature maps")
+            chart(inference.predictions_figure(preds, _("Top {k} of {classes} classes").format(
+                k=k, classes=tr.int(spec.classes)), tr=tr), "chart-predictions")
+    st.subheader(_("Feature maps"))
     feature_maps_ui(spec, runner, acts, shown)
     if preds and spec.blocks and any(isinstance(l, Dense) and l.activation is None for l in spec.active_layers):
-        st.subheader("Grad-CAM")
+        st.subheader("Grad-CAM")  # i18n: keep (the method's name)
         # Opt-in: its backward pass is about two thirds of a fresh model's prediction cost,
         # which matters when a whole class predicts at once on a 2-core laptop.
-        if st.toggle("Show Grad-CAM (one extra backward pass)", key="pred-cam-on", persist_state=PERSIST):
+        if st.toggle(_("Show Grad-CAM (one extra backward pass)"), key="pred-cam-on", persist_state=PERSIST):
             gradcam_ui(spec, runner, rgb, shown, preds)

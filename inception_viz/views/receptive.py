@@ -16,13 +16,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from babel.numbers import get_decimal_symbol
-
 from ..counter import FieldBox, ReceptiveField, Report
 from ..graph import branch_label
 from ..i18n import N_, Translator, _, current
 from ..spec import BRANCH_KEYS, SpecError
-from .common import PERSIST, get_runner, sample_image
+from .common import PERSIST, fmt_g, get_runner, sample_image
 from .context import ViewContext
 from .predictions import image_ui, weights_ui
 
@@ -44,8 +42,7 @@ FIELD_COLUMNS = {
 
 def _g(v, tr: Translator | None = None) -> str:
     """``v`` as ``f"{v:g}"`` with ``tr``'s decimal mark (``-0,5`` in Spanish)."""
-    s = f"{v:g}"
-    return s if tr is None or tr.lang == "en" else s.replace(".", get_decimal_symbol(tr.locale))
+    return fmt_g(v, tr)
 
 
 def _pair(values, tr: Translator | None = None) -> str:
@@ -179,9 +176,9 @@ def effective_ui(spec, report: Report, block: str) -> None:
     c1, c2 = st.columns([3, 2])
     branch = c1.radio(_("Unit of"), branches, horizontal=True, key=f"rf-branch:{block}", persist_state=PERSIST,
                       format_func=lambda k: f"{block} (concat)" if k == "concat"  # i18n: keep (a layer name)
-                      else _("branch {label}").format(label=branch_label(k, tr)))
+                      else tr.gettext("branch {label}").format(label=branch_label(k, tr)))
     source = c2.radio(_("Averaged over"), SOURCES, horizontal=True, key="rf-source", persist_state=PERSIST,
-                      format_func=lambda k: _(SOURCE_LABELS[k]))
+                      format_func=lambda k: tr.gettext(SOURCE_LABELS[k]))
     layer = block if branch == "concat" else row.branches[branch].parts[-1].name
     field = report.row(layer).receptive_field
     side_max = max(*field.size, *spec.input_shape[:2])

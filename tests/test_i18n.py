@@ -38,7 +38,6 @@ VIEWS_DIR = ROOT / "inception_viz" / "views"
 NOT_YET_CONVERTED = frozenset({
     "blocks.py",
     "charts.py",
-    "code.py",
     "compare.py",
     "graph.py",
     "paper.py",
@@ -456,7 +455,7 @@ def test_predictions_view_in_spanish_before_tensorflow():
     assert sample.label == "Foto de muestra" and sample.value == "cat"  # the value stays English
     assert sample.options[:2] == ["gato", "café"]
     captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
-    assert captions == ["gato (448x298 píxeles)"]  # assets/cat.jpg is 448 x 298
+    assert captions == ["gato (298x448 píxeles, alto × ancho)"]  # assets/cat.jpg: 298 rows of 448 pixels
 
 
 # -- TensorFlow: last in this file (it stays loaded in the process) ---------------------------

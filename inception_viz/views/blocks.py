@@ -8,7 +8,7 @@ import streamlit as st
 
 from .. import counter, presets
 from ..counter import fmt_int
-from ..edits import apply_table_edits, edited_blocks, reference_widths, with_form
+from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_widths, with_form
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from .common import accept, current_spec, wkey
@@ -79,22 +79,38 @@ def block_inputs_ui(spec, report, focus: str) -> None:
 # -- all blocks -----------------------------------------------------------------------
 
 
+#: What marks an edit in the editor: in the edited columns' headers and the rows' *vs preset*.
+EDIT_MARK = "✎"
+
+
 def block_table(spec, report) -> pd.DataFrame:
-    base = presets.preset(spec.preset)
+    """One row per block: *vs preset* first (``=`` or ``✎ 3x3: 128→256``, so the edit is
+    visible where the editing happens), the six widths, the form, shapes and params."""
+    edits = edited_widths(spec)
     rows = []
     for b in spec.blocks:
         r = report.row(b.name)
-        ref = base.block(b.name).widths if b.name in base.block_names else b.widths
-        changed = [f"{k}: {ref[k]}→{v}" for k, v in b.widths.items() if ref[k] != v]
+        changed = [f"{k}: {was}→{now}" for k, (was, now) in edits.get(b.name, {}).items()]
         rows.append({
+            "vs preset": f"{EDIT_MARK} " + ", ".join(changed) if changed else "=",
             **b.widths,
             "naive": b.is_naive,
             "input": shape_str(r.input_shape),
             "output": shape_str(r.output_shape),
             "params": fmt_int(r.params),
-            "vs preset": ", ".join(changed) or "=",
         })
     return pd.DataFrame(rows, index=list(spec.block_names))
+
+
+def edits_by_width(spec) -> dict[str, list[str]]:
+    """Width key -> ``inception_3b (96→1)`` for each block where that width differs from
+    the preset: the editor's header reads ``5x5 ✎`` and its tooltip lists them
+    (st.data_editor cannot style a cell; a header can carry the mark)."""
+    out: dict[str, list[str]] = {k: [] for k in WIDTH_KEYS}
+    for name, widths in edited_widths(spec).items():
+        for k, (was, now) in widths.items():
+            out[k].append(f"{name} ({was}→{now})")
+    return out
 
 
 def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
@@ -117,12 +133,24 @@ def table_ui(spec, report) -> None:
                "Tick *naive* for Figure 2(a); untick to restore the reductions.")
     key = wkey("table")
     names = list(spec.block_names)
-    width_cols = {k: st.column_config.NumberColumn(k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d") for k in WIDTH_KEYS}
+    edits = edits_by_width(spec)
+    width_cols = {
+        k: st.column_config.NumberColumn(
+            f"{k} {EDIT_MARK}" if edits[k] else k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d",
+            help=f"{EDIT_MARK} edited against the {spec.preset} preset in: " + ", ".join(edits[k]) if edits[k] else None)
+        for k in WIDTH_KEYS
+    }
     st.data_editor(
         block_table(spec, report),
         key=key,
         disabled=["input", "output", "params", "vs preset"],
-        column_config={**width_cols, "naive": st.column_config.CheckboxColumn("naive (2a)")},
+        column_config={
+            **width_cols,
+            "naive": st.column_config.CheckboxColumn("naive (2a)"),
+            # first and pinned: never cut off at the right edge of a projected page
+            "vs preset": st.column_config.TextColumn("vs preset", pinned=True, width="medium",
+                                                     help=f"{EDIT_MARK} what differs from the {spec.preset} preset in this block"),
+        },
         width="stretch",
     )
     # Edits are relative to the table drawn from the current spec; an accepted edit makes
@@ -139,5 +167,5 @@ def table_ui(spec, report) -> None:
             st.rerun()
     edited = edited_blocks_styler(spec)
     if edited is not None:
-        st.caption(f"Edited against the {spec.preset} preset (changed cells in orange):")
+        st.caption(f"Edited against the {spec.preset} preset ({EDIT_MARK} in the editor above; changed cells in orange):")
         st.dataframe(edited, width="stretch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import counter, figures, presets
+from .. import config, counter, figures, presets
 from ..counter import fmt_int
 from ..graph import shape_str
 from ..presets import PRESET_NAMES
@@ -51,11 +51,47 @@ def blocks_compare(a, b) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
+def compact_table(exact: pd.DataFrame) -> pd.DataFrame:
+    """:func:`blocks_compare` narrow enough for a projected page: one *widths* and one
+    *output* column for the other model (``same`` where it equals the current one),
+    params in K and MACs in M (K = 1000, M = 10^6; the exact numbers are in the CSV download and the
+    CSV download); the deltas stay exact."""
+
+    def num(text: str, unit: float) -> str:
+        return text if text in ("", "—") else f"{int(text.replace(',', '')) / unit:,.1f}"
+
+    def other_or_same(cur: str, oth: str) -> str:
+        return "" if not cur and not oth else ("same" if cur == oth else oth)
+
+    return pd.DataFrame({
+        "block": exact["block"],
+        "widths (other)": [other_or_same(c, o) for c, o in zip(exact["widths (current)"], exact["widths (other)"])],
+        "output (current)": exact["output (current)"],
+        "output (other)": [other_or_same(c, o) for c, o in zip(exact["output (current)"], exact["output (other)"])],
+        "params K (current)": [num(v, 1e3) for v in exact["params (current)"]],
+        "params K (other)": [num(v, 1e3) for v in exact["params (other)"]],
+        "Δ params": exact["Δ params"],
+        "MACs M (current)": [num(v, 1e6) for v in exact["MACs (current)"]],
+        "MACs M (other)": [num(v, 1e6) for v in exact["MACs (other)"]],
+        "Δ MACs": exact["Δ MACs"],
+    })
+
+
+#: The model a comparison starts from, per preset: not the preset itself (every row
+#: would read +0), but the one a lecture contrasts it with.
+DEFAULT_OTHER = {"googlenet": "naive", "naive": "googlenet", "simplified": "googlenet", "block": "googlenet"}
+
+
 def other_ui(spec):
-    """``(label, spec)`` of the model to compare with, or ``None`` while there is none."""
+    """``(label, spec)`` of the model to compare with, or ``None`` while there is none.
+
+    The choice is kept per preset (its key names the preset): after a preset switch the
+    comparison starts again from :data:`DEFAULT_OTHER`, never from a stale pick that may
+    now be the current model itself."""
     choices = [f"preset {n}" for n in PRESET_NAMES] + ["an uploaded config"]
-    default = choices.index("preset naive") if spec.preset == "googlenet" else 0
-    pick = st.selectbox("Compare the current model with", choices, index=default, key="compare-pick", persist_state=PERSIST)
+    default = choices.index(f"preset {DEFAULT_OTHER.get(spec.preset, 'googlenet')}")
+    pick = st.selectbox("Compare the current model with", choices, index=default, key=f"compare-pick@{spec.preset}",
+                        persist_state=PERSIST)
     if pick != "an uploaded config":
         other = presets.preset(pick.removeprefix("preset "))
         return other.name, other
@@ -76,12 +112,28 @@ def render(ctx: ViewContext) -> None:
     if picked is None:
         return
     label, other = picked
+    if other == ctx.spec:
+        st.info(f"Same as current: the current model is the {label} preset itself, so every difference is 0. "
+                "Pick another preset, or edit the model first.")
+        return
     other_report = counter.analyze(other)
     c = st.columns(3)
     c[0].metric(f"Parameters: {label}", fmt_int(other_report.total_params), f"{other_report.total_params - report.total_params:+,} vs current", delta_color="off")
     c[1].metric(f"MACs: {label}", fmt_int(other_report.total_macs), f"{other_report.total_macs - report.total_macs:+,} vs current", delta_color="off")
     c[2].metric(f"Output: {label}", shape_str(other_report.output_shape))
-    st.dataframe(blocks_compare(report, other_report), width="stretch", hide_index=True)
+    exact = blocks_compare(report, other_report)
+    st.caption(f"Current model against {label}, per block. Δ = other − current, exact. Params in K and MACs in M "
+               "(K = 1000, M = 10^6); the CSV below holds every number exactly.")
+    exact_help = "exact value in the CSV download below"
+    st.dataframe(compact_table(exact), width="stretch", hide_index=True, column_config={
+        **{c: st.column_config.TextColumn(c, help=f"parameters in K = 1000; {exact_help}")
+           for c in ("params K (current)", "params K (other)")},
+        **{c: st.column_config.TextColumn(c, help=f"multiply-adds in M = 10^6; {exact_help}")
+           for c in ("MACs M (current)", "MACs M (other)")},
+    })
+    st.download_button("Download the comparison (CSV, exact numbers)", exact.to_csv(index=False),
+                       file_name=f"compare-{config.file_stem(ctx.spec)}-vs-{config.file_stem(other)}.csv", mime="text/csv",
+                       key="compare-csv")
     metric = st.radio("Chart", ["params", "macs"], horizontal=True, key="compare-metric", persist_state=PERSIST)
     if report.blocks or other_report.blocks:
         chart(figures.compare_figure(report, other_report, metric, "current", label), "chart-compare")

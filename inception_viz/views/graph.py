@@ -18,19 +18,38 @@ def render(ctx: ViewContext) -> None:
     views = ["Overview"] + ([f"Block detail: {focus}"] if focus else [])
     view = c1.radio("View", views, horizontal=True, key="graph-view", persist_state=PERSIST)
     rankdir = c2.radio("Layout", ["top to bottom", "left to right"], horizontal=True, key="graph-layout", persist_state=PERSIST)
-    wrap = c3.slider("Overview: nodes per row", 2, 8, 4, key="graph-wrap", help="Fewer nodes per row = larger text", persist_state=PERSIST)
     rankdir = "TB" if rankdir == "top to bottom" else "LR"
-    edited = set(ctx.edited)
+    wrap = wrap_ui(c3, rankdir)
     # the DOT shown is the DOT downloaded, and the one `export --format dot` writes
     which = "overview" if view == "Overview" else f"block:{focus}"
     dot = exports.graph_dot(spec, which, rankdir, wrap)
-    graphviz(dot.decode("utf-8"))
+    source = dot.decode("utf-8")
+    # left to right the overview is wider than tall: shrunk to the page its text would be
+    # smaller than top to bottom, so it keeps its own size and scrolls sideways
+    graphviz(source, natural=rankdir == "LR")
     legend = " ".join(
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.BRANCH_LABELS[k]}</span>'
         for k in BRANCH_KEYS
     )
-    st.markdown(legend + (" ✎ = edited against the preset" if edited else ""), unsafe_allow_html=True)
+    # explain ✎ exactly when the graph on screen draws one
+    st.markdown(legend + (" ✎ = edited against the preset" if "✎" in source else ""), unsafe_allow_html=True)
     downloads_ui(spec, dot, which, rankdir, wrap)
+
+
+#: What the overview's wrap setting means in each layout: (label, default, help). Top to
+#: bottom it wraps rows (fewer nodes per row: a narrower graph, larger text); left to
+#: right the same rows are columns, and more nodes per column make the graph narrower.
+WRAP = {
+    "TB": ("Overview: nodes per row", 4, "Fewer nodes per row = a narrower graph = larger text"),
+    "LR": ("Overview: nodes per column", 8, "More nodes per column = fewer columns = larger text"),
+}
+
+
+def wrap_ui(col, rankdir: str) -> int:
+    """The overview's wrap slider, named for the layout (one key per layout, so each keeps
+    its own value)."""
+    label, default, help_text = WRAP[rankdir]
+    return col.slider(label, 2, 8, default, key=f"graph-wrap-{rankdir}", help=help_text, persist_state=PERSIST)
 
 
 def downloads_ui(spec, dot: bytes, which: str, rankdir: str, wrap: int) -> None:

@@ -9,15 +9,7 @@ from .. import paper
 from ..graph import shape_str
 from .context import ViewContext
 
-STATUS_COLORS = {"agrees": "#D9F2E3", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
-
-
-def _num(v) -> str:
-    return "" if v is None else f"{v:,.1f}"
-
-
-def _pct(d) -> str:
-    return "" if d is None else f"{d:+.1%}"
+STATUS_COLORS = {"agrees": "#D9F2E3", "input size": "#E8F0E0", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
 
 
 def note_text(note: str) -> str:
@@ -30,16 +22,18 @@ def table(comps) -> pd.DataFrame:
     rows = []
     for c in comps:
         p = c.paper
+        params_here, params_paper = paper.fmt_pair(c.params_k if p.params_k is not None else None, p.params_k)
+        ops_here, ops_paper = paper.fmt_pair(c.ops_m if p.ops_m is not None else None, p.ops_m)
         rows.append({
             "layer": p.label,
             "output (paper)": shape_str(p.output),
             "output (here)": shape_str(c.output) if c.output else "—",
-            "params K (paper)": _num(p.params_k),
-            "params K (here)": _num(c.params_k if p.params_k is not None else None),
-            "Δ params": _pct(c.params_delta),
-            "ops M (paper)": _num(p.ops_m),
-            "ops M (here)": _num(c.ops_m if p.ops_m is not None else None),
-            "Δ ops": _pct(c.ops_delta),
+            "params K (paper)": params_paper,
+            "params K (here)": params_here,
+            "Δ params": paper.fmt_delta(c.params_delta),
+            "ops M (paper)": ops_paper,
+            "ops M (here)": ops_here,
+            "Δ ops": paper.fmt_delta(c.ops_delta),
             "status": c.status,
         })
     return pd.DataFrame(rows)
@@ -57,6 +51,12 @@ def render(ctx: ViewContext) -> None:
     # "content": exactly as tall as its rows (a height in pixels guessed the row height
     # and left empty rows under the last one)
     st.dataframe(styled, width="stretch", hide_index=True, height="content")
+    sized = [c for c in comps if c.status == "input size"]
+    if sized:
+        h, w, _ = spec.input_shape
+        st.info(f"**Input {h}×{w}** (height × width), not the paper's {paper.PAPER_INPUT[0]}×{paper.PAPER_INPUT[1]}: "
+                f"{len(sized)} rows differ only in their output size and ops, which follow the input; "
+                "their parameters agree with the paper. Rows that differ at 224×224 too keep their own explanation.")
     for c in comps:
         if c.status == "paper error":
             st.warning(f"**{c.paper.label}** ({c.name}): the paper's numbers are off. {note_text(c.note)}")

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import graph
+from ..graph import shape_str
 from ..i18n import N_, _, current
 from ..spec import Dense, SpecError
 from .common import (PERSIST, chart, decode_image, fmt_g, get_runner, graphviz, model_downloads, sample_image,
@@ -19,22 +20,21 @@ from .context import ViewContext
 WEIGHT_SOURCES = (N_("Random (untrained)"), N_("ImageNet (ONNX Model Zoo GoogLeNet)"), N_("A weights file"))
 #: The bundled photos' names (:data:`inception_viz.images.SAMPLES` keys) in words.
 SAMPLE_LABELS = {"cat": N_("cat"), "coffee": N_("coffee"), "astronaut": N_("astronaut"), "rocket": N_("rocket")}
-#: A layer's weight status (:meth:`inception_viz.weights.TransferReport.layer_status`) in words.
-STATUS_LABELS = {"pretrained": N_("pretrained"), "partly pretrained": N_("partly pretrained"), "fresh": N_("fresh"),
-                 "no weights": N_("no weights")}
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
+#: The one size convention of the app (the network's and every table's): height first.
+HW = N_("height × width")
 
 
-def _zoo_missing_ui() -> None:
+def _zoo_missing_ui(prefix: str = "pred") -> None:
     from inception_viz import weights as W
 
     tr = current()
     st.info(_("The ImageNet weights (googlenet-12.onnx, {size} bytes) are not in {folder} yet.").format(
         size=tr.int(W.ZOO_SIZE), folder=W.cache_dir()))
     c1, c2 = st.columns(2)
-    if c1.button(_("Download from the ONNX Model Zoo"), key="pred-download"):
+    if c1.button(_("Download from the ONNX Model Zoo"), key=f"{prefix}-download"):
         bar = st.progress(0.0, text=_("Downloading googlenet-12.onnx…"))
         try:
             W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=_("{done} of {total} bytes").format(
@@ -43,7 +43,7 @@ def _zoo_missing_ui() -> None:
             st.error(str(exc))
             return
         st.rerun()
-    local = c2.text_input(_("…or the path of a copy on this machine"), key="pred-zoo-path", persist_state=PERSIST,
+    local = c2.text_input(_("…or the path of a copy on this machine"), key=f"{prefix}-zoo-path", persist_state=PERSIST,
                           placeholder="/media/usb/googlenet-12.onnx")  # i18n: keep (a path)
     if local:
         try:
@@ -57,26 +57,27 @@ def _zoo_missing_ui() -> None:
         url=W.ZOO_URL, sha=W.ZOO_SHA256, folder=W.cache_dir(), source=_(WEIGHT_SOURCES[2])))
 
 
-def weights_ui():
+def weights_ui(prefix: str = "pred"):
     """The chosen weights, or ``None`` while none are available. A bad file shows an error
-    and keeps the last good weights."""
+    and keeps the last good weights. ``prefix`` starts the widget keys: the view that draws
+    them (Feature visualisation calls this with its own)."""
     import hashlib
 
     from inception_viz import weights as W
 
-    source = st.radio(_("Weights"), WEIGHT_SOURCES, key="pred-source", persist_state=PERSIST, horizontal=True,
+    source = st.radio(_("Weights"), WEIGHT_SOURCES, key=f"{prefix}-source", persist_state=PERSIST, horizontal=True,
                       format_func=current().gettext)  # bound now: AppTest calls it outside the run
     if source == WEIGHT_SOURCES[0]:
         return W.random_weights(0)
     if source == WEIGHT_SOURCES[1]:
         path = W.cached_zoo_path()
         if path is None:
-            _zoo_missing_ui()
+            _zoo_missing_ui(prefix)
             return None
         with st.spinner(_("Reading the ImageNet weights…")):
             return zoo_weights(str(path), path.stat().st_mtime_ns)
     up = st.file_uploader(_("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app"), type=["onnx", "keras", "h5"],
-                          key="pred-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
+                          key=f"{prefix}-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
         st.info(_("Upload a weights file: the ONNX Model Zoo's googlenet-12.onnx, or a .keras / .weights.h5 saved by this app."))
         return None
@@ -86,11 +87,11 @@ def weights_ui():
             weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
         st.error(f"{up.name}: {exc}")
-        last = st.session_state.get("pred-good-weights")
+        last = st.session_state.get(f"{prefix}-good-weights")
         if last is not None:
             st.caption(_("Still using {weights}.").format(weights=W.weights_label(last, current())))
         return last
-    st.session_state["pred-good-weights"] = weights
+    st.session_state[f"{prefix}-good-weights"] = weights
     return weights
 
 
@@ -129,37 +130,45 @@ def _sample_label(name: str, tr=None) -> str:
     return tr.gettext(SAMPLE_LABELS[name]) if name in SAMPLE_LABELS else name
 
 
-def transfer_ui(spec, runner) -> None:
-    """Which layers carry the loaded weights after the lecturer's edits."""
+def transfer_ui(spec, runner, trained: bool) -> None:
+    """Which layers carry the loaded weights after the lecturer's edits. Untrained weights
+    (a ``.keras`` saved from random weights: its metadata says so) are "loaded", never
+    "pretrained"."""
     import html
 
     tr = current()
     t = runner.transfer
     n_all = len(t.pretrained) + len(t.fresh)
+    kept = "pretrained" if trained else "loaded"
     if not t.fresh:
         st.caption(_("All {n} layers with weights carry the loaded weights.").format(n=tr.int(n_all)))
         return
-    st.warning(_("{fresh} of {n} layers with weights no longer fit the loaded weights after your edits and were freshly "
-                 "initialised; every other layer keeps its pretrained weights.").format(fresh=tr.int(len(t.fresh)),
-                                                                                       n=tr.int(n_all)))
+    if trained:
+        st.warning(_("{fresh} of {n} layers with weights no longer fit the loaded weights after your edits and were "
+                     "freshly initialised; every other layer keeps its pretrained weights.").format(
+                         fresh=tr.int(len(t.fresh)), n=tr.int(n_all)))
+    else:
+        st.warning(_("{fresh} of {n} layers with weights no longer fit the loaded weights after your edits and were "
+                     "freshly initialised; every other layer keeps its loaded weights.").format(
+                         fresh=tr.int(len(t.fresh)), n=tr.int(n_all)))
+    words = {s: graph.status_text(s, trained, tr) for s in graph.WEIGHT_STATUS_STYLE}
     status = t.layer_status(spec)
-    words = {k: _(v) for k, v in STATUS_LABELS.items()}
     layer, weights = _("layer"), _("weights")
-    rows = [{layer: name, weights: words[s]} for name, s in status.items() if s != "no weights"]
-    with st.expander(_("Which layers are pretrained"), expanded=True):
-        graphviz(graph.overview_dot(runner.report, status=status, tr=tr))
+    rows = [{layer: name, weights: words.get(s, s)} for name, s in status.items() if s != "no weights"]
+    with st.expander(_("Which layers are pretrained") if trained else _("Which layers are loaded"), expanded=True):
+        graphviz(graph.overview_dot(runner.report, status=status, trained=trained, tr=tr))
         st.markdown(
             " ".join(
                 f'<span style="border:3px {"solid" if "dashed" not in style else "dashed"} {color};padding:2px 8px;'
-                f'border-radius:4px;margin-right:6px">{html.escape(_(text))}</span>'
-                for text, color, style in graph.WEIGHT_STATUS_STYLE.values()
+                f'border-radius:4px;margin-right:6px">{html.escape(words[s])}</span>'
+                for s, (_text, color, style) in graph.WEIGHT_STATUS_STYLE.items()
             ),
             unsafe_allow_html=True,
         )
         branches = runner.transfer.branch_status(spec)
         for r in rows:
             if r[layer] in branches:
-                r.update({_("branch {key}").format(key=k): words[v] for k, v in branches[r[layer]].items()})
+                r.update({_("branch {key}").format(key=k): words.get(v, v) for k, v in branches[r[layer]].items()})
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
@@ -181,17 +190,23 @@ def feature_maps_ui(spec, runner, acts, shown) -> None:
         title = key if group == "stem" else (f"{group} (concat)" if key == "concat" else _("branch {key}").format(key=key))
         cols[i % len(cols)].image(
             m.image, output_format="PNG", width="stretch",
-            caption=_("{title}: {n} channels of {h}x{w}; colour scale {vmin} (dark) … {vmax} (yellow)").format(
-                title=title, n=tr.int(len(m.order)), h=h, w=w, vmin=fmt_g(m.vmin, tr, ".3g"), vmax=fmt_g(m.vmax, tr, ".3g")),
+            caption=_("{title}: {n} channels of {size}; colour scale {vmin} (dark) … {vmax} (yellow)").format(
+                title=title, n=tr.int(len(m.order)), size=shape_str((h, w)), vmin=fmt_g(m.vmin, tr, ".3g"),
+                vmax=fmt_g(m.vmax, tr, ".3g")),
         )
-    st.caption(_("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels.")
+    st.caption(_("Sizes are {hw}, as everywhere in the app.").format(hw=_(HW)) + " "
+               + _("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels.")
                + (_(" Channels sorted by mean activation, largest first.") if sort == "mean" else ""))
     c1, c2 = st.columns([1, 1])
     which = c1.selectbox(_("Enlarge one channel of"), list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
     m = mosaics[which]
-    # the key carries the map, so a channel number valid for one map never overflows another
-    channel = int(c2.number_input(_("Channel (0–{last})").format(last=len(m.order) - 1), 0, len(m.order) - 1,
-                                  int(m.order[0]), key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
+    # start on the most active channel (channel 0 of a photo's map can be all dark); the key
+    # carries the map (a channel number valid for one map never overflows another) and that
+    # channel (another image or other weights start again on their own most active one)
+    first = images.most_active_channel(acts[layers[which]])
+    channel = int(c2.number_input(_("Channel (0–{last})").format(last=len(m.order) - 1), 0, len(m.order) - 1, first,
+                                  key=f"pred-enlarge-ch:{group}:{which}:{first}", persist_state=PERSIST,
+                                  help=_("Starts on the channel with the largest mean activation")))
     values = acts[layers[which]][0][:, :, channel]
     from .receptive import unit_field_ui  # here, not at the top: receptive imports this module
 
@@ -238,7 +253,8 @@ def render(ctx: ViewContext) -> None:
     name, rgb = image_ui()  # Pillow only: the sample photo shows before TensorFlow loads
     st.caption(_("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on."))
     if not st.toggle(_("Run the network on an image"), key="pred-on", persist_state=PERSIST):
-        st.image(rgb, caption=_("{name} ({w}x{h} pixels)").format(name=name, w=rgb.shape[1], h=rgb.shape[0]), width=320)
+        st.image(rgb, caption=_("{name} ({size} pixels, {hw})").format(name=name, size=shape_str(rgb.shape[:2]), hw=_(HW)),
+                 width=320)
         return
     weights = weights_ui()
     if weights is None:
@@ -261,10 +277,11 @@ def render(ctx: ViewContext) -> None:
     with st.expander(_("Download this model with these weights (.keras, ONNX)")):
         model_downloads(spec, weights, runner.model)
     if weights.by_layer is not None:
-        transfer_ui(spec, runner)
+        transfer_ui(spec, runner, weights.trained)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
     c1, c2 = st.columns([1, 2])
-    c1.image(shown, caption=_("{name}, as the network sees it ({h}x{w})").format(name=name, h=h, w=w), width="stretch")
+    c1.image(shown, caption=_("{name}, as the network sees it ({size}, {hw})").format(
+        name=name, size=shape_str((h, w)), hw=_(HW)), width="stretch")
     preds = None
     if has_head:
         k = c2.slider(_("Top k"), 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)

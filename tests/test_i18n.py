@@ -458,6 +458,19 @@ def test_predictions_view_in_spanish_before_tensorflow():
     assert captions == ["gato (298x448 píxeles, alto × ancho)"]  # assets/cat.jpg: 298 rows of 448 pixels
 
 
+
+def test_featurevis_view_in_spanish_survives_a_rerun():
+    """Its options are translated by format_func; a rerun sends every widget's state back,
+    which AppTest formats outside the script run (the language must be bound, not looked up)."""
+    at = run_app({"lang": "es", "view": "featurevis"})
+    assert not at.exception and not at.error
+    mode = at.radio(key="fv-mode")
+    assert mode.options == ["Una imagen", "Una grilla de canales"]
+    assert at.radio(key="fv-source").options[0] == "Aleatorios (sin entrenar)"
+    at.number_input(key="fv-steps").set_value(64).run()
+    assert not at.exception and not at.error
+    assert at.radio(key="fv-mode").value == "One image"  # the value stays English
+
 # -- TensorFlow: last in this file (it stays loaded in the process) ---------------------------
 
 

@@ -139,7 +139,6 @@ def transfer_ui(spec, runner, trained: bool) -> None:
     tr = current()
     t = runner.transfer
     n_all = len(t.pretrained) + len(t.fresh)
-    kept = "pretrained" if trained else "loaded"
     if not t.fresh:
         st.caption(_("All {n} layers with weights carry the loaded weights.").format(n=tr.int(n_all)))
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import config, figures
+from .. import config, figures, limits
 from ..i18n import N_, _, current
 from ..spec import SpecError
 from .common import PERSIST, build_model, chart, keras_model_module, model_downloads
@@ -17,6 +17,10 @@ LATENCY_COLUMNS = {
     "block": N_("block"), "macs": N_("MACs per image"), "batch": N_("batch"), "ms": N_("median ms"),
     "gflops": N_("GFLOP/s (2 x MACs / time)"),
 }
+
+
+#: The largest batch the latency input offers (fewer when the memory limit allows fewer).
+MAX_PROFILE_BATCH = 64
 
 
 def _summary(model) -> str:
@@ -45,8 +49,7 @@ def render(ctx: ViewContext) -> None:
             name=spec.name, params=tr.int(report.total_params), device=device))
         return
     try:
-        with st.spinner(_("Building the Keras model…")):
-            model = build_model(key_text, device, spec)
+        model = build_model(spec, device)
     except SpecError as exc:
         st.error(str(exc))
         return
@@ -64,14 +67,26 @@ def render(ctx: ViewContext) -> None:
 def latency_ui(spec, model, device: str, built_key) -> None:
     tr = current()
     st.subheader(_("Latency per block"))
+    fits = min(MAX_PROFILE_BATCH, limits.max_batch(spec, purpose="profile"))
+    if fits < 1:
+        st.warning(_("Not even a batch of one image fits the memory limit ({var} = {mb} MB) for timing every block: "
+                     "reduce widths or the input size.").format(var=limits.ENV_VAR, mb=tr.int(limits.max_model_mb())))
+        return
     c1, c2 = st.columns(2)
-    batch = c1.number_input(_("Batch size"), 1, 64, 1, key="prof-batch", persist_state=PERSIST)
+    # the key carries the cap, so a batch accepted for a smaller model never overflows this one
+    batch = c1.number_input(_("Batch size"), 1, fits, 1, key=f"prof-batch:{fits}", persist_state=PERSIST,
+                            help=_("At most {n}: larger batches would not fit the memory limit ({var})").format(
+                                n=fits, var=limits.ENV_VAR)
+                            if fits < MAX_PROFILE_BATCH else _("At most {n}").format(n=MAX_PROFILE_BATCH))
     repeats = c2.number_input(_("Timed runs (median)"), 1, 100, 10, key="prof-repeats", persist_state=PERSIST)
     if st.button(_("Measure latency per block")):
         from inception_viz import profile
 
         with st.spinner(_("Timing every block on {device}…").format(device=device)):
-            st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
+            try:
+                st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
+            except SpecError as exc:
+                st.error(str(exc))
     timings = st.session_state.get("timings")
     if timings and timings[0] == built_key:
         rows = [{"block": t.name, "macs": tr.int(t.macs), "batch": t.batch, "ms": round(t.ms, 3),

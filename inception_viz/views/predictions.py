@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import graph
+from .. import graph, limits
 from ..graph import shape_str
 from ..i18n import N_, _, current
 from ..spec import Dense, SpecError
@@ -23,6 +23,9 @@ SAMPLE_LABELS = {"cat": N_("cat"), "coffee": N_("coffee"), "astronaut": N_("astr
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
+#: Each feature-map pixel is one mosaic pixel (a larger scale is checked against the memory
+#: limit the same way: ``limits.check(..., purpose="activations", scale=...)``).
+MOSAIC_SCALE = 1
 #: The one size convention of the app (the network's and every table's): height first.
 HW = N_("height × width")
 
@@ -181,7 +184,12 @@ def feature_maps_ui(spec, runner, acts, shown) -> None:
                          format_func=lambda g: tr.gettext("stem") if g == "stem" else g)
     sort = c2.radio(_("Channel order"), ("index", "mean"), key="pred-sort", persist_state=PERSIST, horizontal=True,
                     format_func=lambda s: tr.gettext("as in the layer") if s == "index" else tr.gettext("by mean activation"))
-    mosaics = inference.block_mosaics(acts, runner.report, group, sort=sort)
+    try:  # the mosaics are images too: refuse them, not the server, when they would not fit
+        limits.check(spec, purpose="activations", scale=MOSAIC_SCALE)
+    except SpecError as exc:
+        st.error(str(exc))
+        return
+    mosaics = inference.block_mosaics(acts, runner.report, group, sort=sort, scale=MOSAIC_SCALE)
     layers = inference.group_layers(spec, group)
     cols = st.columns(min(3, len(mosaics)))
     for i, (key, m) in enumerate(mosaics.items()):
@@ -269,8 +277,9 @@ def render(ctx: ViewContext) -> None:
     except SpecError as exc:
         st.error(str(exc))
         return
-    if runner.note:
-        st.warning(_(runner.note))  # a msgid of inception_viz.weights (N_)
+    # random / re-initialised weights, and every difference to training (runner.notes, in this language)
+    for note in W.prediction_notes(spec, weights, runner.transfer, tr=tr):
+        st.warning(note)
     st.caption(_("Weights: {weights}. Preprocessing: {preprocessing}").format(
         weights=W.weights_label(weights, tr), preprocessing=_(runner.preprocessing.description)))
     with st.expander(_("Download this model with these weights (.keras, ONNX)")):
@@ -283,7 +292,10 @@ def render(ctx: ViewContext) -> None:
         name=name, size=shape_str((h, w)), hw=_(HW)), width="stretch")
     preds = None
     if has_head:
-        k = c2.slider(_("Top k"), 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)
+        k = 1  # one class: a slider from 1 to 1 is no choice (and Streamlit refuses it)
+        if spec.classes > 1:
+            k = c2.slider(_("Top k"), 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}",
+                          persist_state=PERSIST)
         preds = inference.top_k(acts[inference.PROBS][0], k, runner.labels)
         with c2:
             chart(inference.predictions_figure(preds, _("Top {k} of {classes} classes").format(

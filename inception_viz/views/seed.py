@@ -13,22 +13,29 @@ from .common import PERSIST
 from .context import ViewContext
 
 
-def table(row, focus: str, filters: int, padding: str) -> pd.DataFrame:
-    """The block's row beside plain 3x3 and 5x5 convs with ``filters`` filters."""
-    c3 = counter.conv_baseline(row.input_shape, filters, 3, padding)
-    c5 = counter.conv_baseline(row.input_shape, filters, 5, padding)
-    out = []
-    for label, r in ((f"Inception {focus}", row), (f"plain 3x3 conv, {filters} filters", c3), (f"plain 5x5 conv, {filters} filters", c5)):
-        out.append({
-            "model": label,
-            "input": shape_str(row.input_shape),
-            "output": shape_str(r.output_shape),
-            "params": fmt_int(r.params),
-            "params / block": f"{r.params / row.params:.1f}x",
-            "MACs": fmt_int(r.macs),
-            "MACs / block": f"{r.macs / row.macs:.1f}x" if row.macs else "",
-        })
-    return pd.DataFrame(out)
+def table(row, filters: int, padding: str) -> pd.DataFrame:
+    """The block's row beside plain 3x3 and 5x5 convs with ``filters`` filters
+    (:func:`inception_viz.counter.seed_comparison`): a conv that is not possible on this
+    map, or a ratio to a block without weights or multiply-adds, shows "—" and its note."""
+
+    def num(v) -> str:
+        return "—" if v is None else fmt_int(v)
+
+    def ratio(v) -> str:
+        return "—" if v is None else f"{v:.1f}x"
+
+    out = [{
+        "model": r.model,
+        "input": shape_str(r.input_shape),
+        "output": "not possible" if r.output_shape is None else shape_str(r.output_shape),
+        "params": num(r.params),
+        "params / block": ratio(r.params_ratio),
+        "MACs": num(r.macs),
+        "MACs / block": ratio(r.macs_ratio),
+        "note": r.note,
+    } for r in counter.seed_comparison(row, filters, padding)]
+    frame = pd.DataFrame(out)
+    return frame if frame["note"].str.len().any() else frame.drop(columns="note")
 
 
 def render(ctx: ViewContext) -> None:
@@ -41,7 +48,7 @@ def render(ctx: ViewContext) -> None:
                        help="The lecture's slides use Keras's default, valid (32x32 → 28x28 for 5x5)")
     maps = row.output_shape[2]
     st.subheader(f"{focus} against plain convolutions with {maps} output maps")
-    st.dataframe(table(row, focus, maps, padding), width="stretch", hide_index=True)
+    st.dataframe(table(row, maps, padding), width="stretch", hide_index=True)
     b = spec.block(focus)
     if spec.preset == "block" and b.width_tuple == presets.preset("block").block(focus).width_tuple:
         w = b.widths
@@ -50,4 +57,4 @@ def render(ctx: ViewContext) -> None:
             f"{w['1x1']} + {w['3x3']} + {w['5x5']} + {w['pool_proj']} = {maps} "
             "(1x1 + 3x3 + 5x5 + pool projection). The slide's plain convs use 160 filters:"
         )
-        st.dataframe(table(row, focus, 160, padding), width="stretch", hide_index=True)
+        st.dataframe(table(row, 160, padding), width="stretch", hide_index=True)

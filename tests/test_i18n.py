@@ -497,3 +497,17 @@ def test_predictions_and_instantiate_in_spanish_with_tensorflow():
     at.toggle(key="tf-on").set_value(True).run()
     assert at.selectbox(key="tf-device").label == "Dispositivo"
     assert any(i.value.startswith("Apretá Armar para crear googlenet (6.998.552 parámetros) en ") for i in at.info)
+    at.button[0].click().run()  # Armar
+    assert not at.exception and not at.error
+    # Keras's count_params() equals the counter's 6,998,552, grouped the Spanish way
+    assert any(s.value.endswith("= 6.998.552 (el contador: 6.998.552).") for s in at.success)
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Corridas cronometradas (mediana)")).set_value(1)
+    next(b for b in at.button if b.label == "Medir la latencia por bloque").click().run()
+    assert not at.exception and not at.error
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["bloque", "multiplicaciones-sumas (MACs) por imagen", "lote", "ms (mediana)",
+                                "GFLOP/s (2 x MACs / tiempo)"]
+    # inception_3a's MACs per image (the counter's 128,049,152) grouped with dots; ms with a decimal comma
+    assert GOOGLENET.row("inception_3a").macs == 128_049_152
+    assert dict(zip(df["bloque"], df["multiplicaciones-sumas (MACs) por imagen"]))["inception_3a"] == "128.049.152"
+    assert all("," in v and "." not in v for v in df["ms (mediana)"] if float(v.replace(",", ".")) < 1000)

@@ -89,8 +89,11 @@ def latency_ui(spec, model, device: str, built_key) -> None:
                 st.error(str(exc))
     timings = st.session_state.get("timings")
     if timings and timings[0] == built_key:
-        rows = [{"block": t.name, "macs": tr.int(t.macs), "batch": t.batch, "ms": round(t.ms, 3),
-                 "gflops": round(t.gflops, 1)} for t in timings[1]]
+        # English keeps numeric columns (the grid sorts them); another language gets its own
+        # decimal mark, as text (the grid formats numbers the English way)
+        num = (lambda x, d: round(x, d)) if tr.lang == "en" else (lambda x, d: tr.decimal(x, d))
+        rows = [{"block": t.name, "macs": tr.int(t.macs), "batch": t.batch, "ms": num(t.ms, 3),
+                 "gflops": num(t.gflops, 1)} for t in timings[1]]
         columns = {k: _(v) for k, v in LATENCY_COLUMNS.items()}
         st.dataframe(pd.DataFrame(rows).rename(columns=columns), width="stretch", hide_index=True)
         chart(figures.latency_figure([t for t in timings[1] if t.name in spec.block_names], tr=tr), "chart-latency")

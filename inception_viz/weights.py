@@ -275,12 +275,22 @@ def random_weights(seed: int = 0) -> Weights:
     return Weights("random", f"random initialisation (seed {seed})", f"random:{seed}", RANDOM_PREPROCESSING, None, False, seed)
 
 
+def _onnx_label(name: str, digest: str, tr: Translator | None = None) -> str:
+    """The label of a fitting ONNX file that is not the zoo's own."""
+    return resolve(tr).gettext("{name} (ONNX, zoo layout, SHA-256 {digest}…)").format(name=name, digest=digest[:12])
+
+
 def weights_label(weights: Weights, tr: Translator | None = None) -> str:
     """``weights.label`` in ``tr``'s language for the page (``label`` itself stays English:
-    it is written into files and JSON). Only the random weights' label is words of ours;
-    the others name files and sources."""
+    it is written into files and JSON). The random weights' and an ONNX file's labels are
+    words of ours; the zoo's and a Keras file's name their source."""
     if weights.source == "random":
         return resolve(tr).gettext("random initialisation (seed {seed})").format(seed=weights.seed)
+    if weights.source == "onnx" and weights.key.startswith("sha256:"):
+        digest = weights.key.removeprefix("sha256:")
+        suffix = _onnx_label("", digest)
+        if weights.label.endswith(suffix):
+            return _onnx_label(weights.label[: -len(suffix)], digest, tr)
     return weights.label
 
 
@@ -343,7 +353,7 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> Weights:
     if digest == ZOO_SHA256:
         return Weights("imagenet", "ImageNet (BVLC GoogLeNet, ONNX Model Zoo googlenet-12.onnx)", f"sha256:{digest}",
                        ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
-    return Weights("onnx", f"{name} (ONNX, zoo layout, SHA-256 {digest[:12]}…)", f"sha256:{digest}",
+    return Weights("onnx", _onnx_label(name, digest), f"sha256:{digest}",
                    ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
 
 

@@ -424,6 +424,31 @@ def test_a_bad_address_is_explained_in_spanish():
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
 
 
+def test_weights_texts_in_spanish_and_english_unchanged():
+    """The notes and labels the Predictions view shows: Spanish through tr, English (the
+    CLI's) byte for byte as before."""
+    import dataclasses
+
+    from inception_viz import weights as W
+
+    es = i18n.translator("es")
+    rnd = W.random_weights(3)
+    assert W.weights_label(rnd) == rnd.label == "random initialisation (seed 3)"
+    assert W.weights_label(rnd, es) == "inicialización aleatoria (semilla 3)"
+    digest = "ab" * 32
+    onnx = dataclasses.replace(rnd, source="onnx", key=f"sha256:{digest}", label=W._onnx_label("my.onnx", digest))
+    assert onnx.label == "my.onnx (ONNX, zoo layout, SHA-256 abababababab…)" == W.weights_label(onnx)
+    assert W.weights_label(onnx, es) == "my.onnx (ONNX, disposición del zoo, SHA-256 abababababab…)"
+    trained = dataclasses.replace(rnd, source="imagenet", trained=True, trained_spec=GOOGLENET.spec)
+    edited = GOOGLENET.spec.with_options(lrn=False, classes=10)
+    en_notes = W.training_differences(edited, trained)
+    assert en_notes[1] == ("The model has 10 classes, but these weights were trained for 1,000: the classifier is "
+                           "freshly initialised, so its outputs are meaningless.")
+    es_notes = W.training_differences(edited, trained, es)
+    assert es_notes[0].startswith("La LRN está apagada") and "entrenaron para 1.000:" in es_notes[1]
+    assert W.prediction_notes(edited, rnd, None, es) == (es.gettext(W.RANDOM_NOTE),)
+    assert W.prediction_notes(edited, rnd, None) == (W.RANDOM_NOTE,)
+
 # ---------------------------------------------------------------------------------------
 # each converted view, in Spanish (texts the scan cannot see: columns, options, captions)
 

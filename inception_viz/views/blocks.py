@@ -11,7 +11,7 @@ from ..counter import fmt_int
 from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_widths, with_form
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
-from .common import accept, current_spec, wkey
+from .common import accept, current_spec, error, wkey
 from .context import ViewContext
 
 EDITED_CELL = "background-color: #FFD8B0; font-weight: bold"
@@ -161,7 +161,7 @@ def table_ui(spec, report) -> None:
             candidate = apply_table_edits(spec, edits, names)
             counter.analyze(candidate)
         except SpecError as exc:
-            st.error(f"{exc}. The model above is the last valid one.")
+            error(f"{exc}. The model above is the last valid one.")
         else:
             accept(candidate)
             st.rerun()

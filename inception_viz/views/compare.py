@@ -10,7 +10,7 @@ from ..counter import fmt_int
 from ..graph import shape_str
 from ..presets import PRESET_NAMES
 from ..spec import SpecError
-from .common import PERSIST, chart, uploaded_config
+from .common import PERSIST, chart, error, uploaded_config
 from .context import ViewContext
 
 
@@ -102,7 +102,7 @@ def other_ui(spec):
     try:
         return upload.name, uploaded_config(upload)
     except SpecError as exc:
-        st.error(f"{upload.name}: {exc}")
+        error(f"{upload.name}: {exc}")
         return None
 
 

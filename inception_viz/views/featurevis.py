@@ -35,7 +35,7 @@ import streamlit as st
 from .. import featurevis as fv
 from ..i18n import N_, _, current, ngettext
 from ..spec import SpecError
-from .common import PERSIST, fmt_g, get_runner
+from .common import PERSIST, error, fmt_g, get_runner, heavy
 from .context import ViewContext
 from .predictions import weights_ui
 
@@ -334,10 +334,11 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
                 _draw_images(slot, frame, settings, grid)
 
         try:
-            result = run_visualisation(spec, weights, targets, settings, on_frame,
-                                       _Heartbeat(bar, settings.steps, label))
+            with heavy(N_("feature visualisation")):
+                result = run_visualisation(spec, weights, targets, settings, on_frame,
+                                           _Heartbeat(bar, settings.steps, label))
         except SpecError as exc:
-            st.error(str(exc))
+            error(exc)
             return
         bar.empty()
         slot.empty()
@@ -383,6 +384,6 @@ def render(ctx: ViewContext) -> None:
             return
         settings = fv.check_request(spec, targets, settings)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     run_ui(spec, weights, targets, settings, grid)

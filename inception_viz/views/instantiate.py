@@ -9,7 +9,7 @@ import streamlit as st
 from .. import config, figures, limits
 from ..i18n import N_, _, current
 from ..spec import SpecError
-from .common import PERSIST, build_model, chart, keras_model_module, model_downloads
+from .common import PERSIST, build_model, chart, error, heavy, keras_model_module, model_downloads
 from .context import ViewContext
 
 #: The latency table's columns (msgids; translated where the table is drawn).
@@ -49,9 +49,10 @@ def render(ctx: ViewContext) -> None:
             name=spec.name, params=tr.int(report.total_params), device=device))
         return
     try:
-        model = build_model(spec, device)
+        with heavy(N_("build")):
+            model = build_model(spec, device)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     st.success(_("Built on {device}: Keras count_params() = {keras} (the counter: {counter}).").format(
         device=device, keras=tr.int(model.count_params()), counter=tr.int(report.total_params)))
@@ -82,11 +83,11 @@ def latency_ui(spec, model, device: str, built_key) -> None:
     if st.button(_("Measure latency per block")):
         from inception_viz import profile
 
-        with st.spinner(_("Timing every block on {device}…").format(device=device)):
-            try:
+        try:
+            with heavy(N_("latency profile")), st.spinner(_("Timing every block on {device}…").format(device=device)):
                 st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
-            except SpecError as exc:
-                st.error(str(exc))
+        except SpecError as exc:
+            error(exc)
     timings = st.session_state.get("timings")
     if timings and timings[0] == built_key:
         # English keeps numeric columns (the grid sorts them); another language gets its own

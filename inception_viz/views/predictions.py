@@ -11,8 +11,8 @@ from .. import graph, limits
 from ..graph import shape_str
 from ..i18n import N_, _, current
 from ..spec import Dense, SpecError
-from .common import (PERSIST, chart, decode_image, fmt_g, get_runner, graphviz, model_downloads, sample_image,
-                     weights_from_bytes, zoo_weights)
+from .common import (PERSIST, chart, decode_image, error, fmt_g, get_runner, graphviz, heavy, model_downloads,
+                     sample_image, visitor_trusted, weights_from_bytes, zoo_weights)
 from .context import ViewContext
 
 #: The weight sources: the radio's values (English msgids, kept in session state) and,
@@ -31,19 +31,29 @@ HW = N_("height × width")
 
 
 def _zoo_missing_ui(prefix: str = "pred") -> None:
+    """The ImageNet weights are not installed. A trusted visitor (the lecturer at the
+    server's own browser, :mod:`inception_viz.trust`) may download them or name a copy on
+    this machine; anyone else is told that the lecturer installs them, and sees no server
+    path, no download button and no path field."""
     from inception_viz import weights as W
 
     tr = current()
-    st.info(_("The ImageNet weights (googlenet-12.onnx, {size} bytes) are not in {folder} yet.").format(
-        size=tr.int(W.ZOO_SIZE), folder=W.cache_dir()))
+    if not visitor_trusted():
+        st.info(_("The ImageNet weights ({file}) are not installed on this server. The lecturer installs them before the "
+                  "lecture with `python -m inception_viz weights download` (or `python -m inception_viz weights install "
+                  "FILE` from a USB stick). Meanwhile you can upload {file} under “{source}”.").format(
+                      file=W.ZOO_FILENAME, source=_(WEIGHT_SOURCES[2])))
+        return
+    st.info(_("The ImageNet weights ({file}, {size} bytes) are not in {folder} yet.").format(
+        file=W.ZOO_FILENAME, size=tr.int(W.ZOO_SIZE), folder=W.cache_dir()))
     c1, c2 = st.columns(2)
     if c1.button(_("Download from the ONNX Model Zoo"), key=f"{prefix}-download"):
-        bar = st.progress(0.0, text=_("Downloading googlenet-12.onnx…"))
+        bar = st.progress(0.0, text=_("Downloading {file}…").format(file=W.ZOO_FILENAME))
         try:
             W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=_("{done} of {total} bytes").format(
                 done=tr.int(d), total=tr.int(t))))
         except SpecError as exc:
-            st.error(str(exc))
+            error(exc)
             return
         st.rerun()
     local = c2.text_input(_("…or the path of a copy on this machine"), key=f"{prefix}-zoo-path", persist_state=PERSIST,
@@ -51,8 +61,12 @@ def _zoo_missing_ui(prefix: str = "pred") -> None:
     if local:
         try:
             W.install_zoo_file(local.strip())
-        except SpecError as exc:
-            st.error(str(exc))
+        except SpecError:
+            # One message for every failure: even here, never whether the file exists or its size.
+            # (W.INSTALL_REFUSED as a sentence, in the session's language)
+            st.error(_("That path is not a readable copy of {file} (a regular file of {size} bytes with SHA-256 "
+                       "{sha}…); nothing was installed.").format(file=W.ZOO_FILENAME, size=tr.int(W.ZOO_SIZE),
+                                                                 sha=W.ZOO_SHA256[:8]))
             return
         st.rerun()
     st.caption(_("Source: {url}. Checked against SHA-256 {sha}. Offline: copy the file into {folder} (or set "
@@ -77,8 +91,13 @@ def weights_ui(prefix: str = "pred"):
         if path is None:
             _zoo_missing_ui(prefix)
             return None
-        with st.spinner(_("Reading the ImageNet weights…")):
-            return zoo_weights(str(path), path.stat().st_mtime_ns)
+        try:
+            with st.spinner(_("Reading the ImageNet weights…")):
+                return zoo_weights(str(path), path.stat().st_mtime_ns)
+        except (SpecError, OSError) as exc:
+            error(exc if visitor_trusted() else _("The ImageNet weights on this server cannot be read; the lecturer "
+                                                  "can install them again with `python -m inception_viz weights download`."))
+            return None
     up = st.file_uploader(_("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app"), type=["onnx", "keras", "h5"],
                           key=f"{prefix}-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
@@ -86,10 +105,10 @@ def weights_ui(prefix: str = "pred"):
         return None
     data = up.getvalue()
     try:
-        with st.spinner(_("Reading the weights…")):
+        with heavy(N_("weights file")), st.spinner(_("Reading the weights…")):  # a .weights.h5 builds a model to load into
             weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
-        st.error(f"{up.name}: {exc}")
+        error(f"{up.name}: {exc}")
         last = st.session_state.get(f"{prefix}-good-weights")
         if last is not None:
             st.caption(_("Still using {weights}.").format(weights=W.weights_label(last, current())))
@@ -115,7 +134,7 @@ def image_ui():
     try:
         rgb = decode_image(up.getvalue(), up.name)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         last = st.session_state.get("pred-good-image")
         if last is not None:
             st.caption(_("Still showing {name}.").format(name=last[0]))
@@ -235,9 +254,10 @@ def gradcam_ui(spec, runner, rgb, shown, preds) -> None:
     cls = c2.selectbox(_("for class"), range(spec.classes), index=top, key=f"pred-cam-class:{spec.classes}", persist_state=PERSIST,
                        format_func=lambda i: f"{i}: {runner.labels[i]}" + (tr.gettext(" (top)") if i == top else ""))
     try:
-        g = runner.gradcam(rgb, block, int(cls))
+        with heavy(N_("Grad-CAM")):
+            g = runner.gradcam(rgb, block, int(cls))
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     st.image(images.overlay_heatmap(shown, g.heatmap), output_format="PNG", width=448,
              caption=_("Grad-CAM at {block} ({h}x{w}, upsampled) for {label} (p = {p}): where the gradient of that "
@@ -269,13 +289,14 @@ def render(ctx: ViewContext) -> None:
     from inception_viz import weights as W
 
     try:
-        runner = get_runner(spec, weights)
-        from inception_viz import images, inference
+        with heavy(N_("prediction")):
+            runner = get_runner(spec, weights)
+            from inception_viz import images, inference
 
-        shown = images.resize_to_input(rgb, (h, w), runner.preprocessing.resize)
-        acts = runner.activations(rgb)  # one pass: every tap and the probabilities
+            shown = images.resize_to_input(rgb, (h, w), runner.preprocessing.resize)
+            acts = runner.activations(rgb)  # one pass: every tap and the probabilities
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     # random / re-initialised weights, and every difference to training (runner.notes, in this language)
     for note in W.prediction_notes(spec, weights, runner.transfer, tr=tr):

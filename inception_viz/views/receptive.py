@@ -20,7 +20,7 @@ from ..counter import FieldBox, ReceptiveField, Report
 from ..graph import branch_label
 from ..i18n import N_, Translator, _, current
 from ..spec import BRANCH_KEYS, SpecError
-from .common import PERSIST, fmt_g, get_runner, sample_image
+from .common import PERSIST, error, fmt_g, get_runner, heavy, sample_image
 from .context import ViewContext
 from .predictions import image_ui, weights_ui
 
@@ -196,11 +196,12 @@ def effective_ui(spec, report: Report, block: str) -> None:
     if weights is None:
         return
     try:
-        runner = get_runner(spec, weights)
-        with st.spinner(_("One backward pass…")):
-            ef = receptive.effective_field(runner, photos, block, None if branch == "concat" else branch)
+        with heavy(N_("effective receptive field")):
+            runner = get_runner(spec, weights)
+            with st.spinner(_("One backward pass…")):
+                ef = receptive.effective_field(runner, photos, block, None if branch == "concat" else branch)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     if not weights.trained:
         st.warning(_("Random weights: the effective field of an untrained network is not the trained one's. Training "

@@ -130,7 +130,8 @@ def unit_field_ui(report: Report, layer: str, shown: np.ndarray, channel_image: 
     ]
     c1, c2 = st.columns(2)
     marked = images.draw_field(channel_image, FieldBox(unit[0], unit[1], unit[0], unit[1]), (mh, mw), dim=0.0)
-    c1.image(marked, output_format="PNG", width="stretch", caption=caption + _("; the unit ({row}, {col}) outlined").format(row=unit[0], col=unit[1]))
+    c1.image(marked, output_format="PNG", width="stretch",
+             caption=caption + _("; the unit ({row}, {col}) outlined").format(row=unit[0], col=unit[1]))
     k = max(1, -(-channel_image.shape[0] // shown.shape[0]))  # as large as the channel, so the outline shows
     field = images.draw_unit_field(shown.repeat(k, axis=0).repeat(k, axis=1), report, layer, *unit)
     c2.image(field, output_format="PNG", width="stretch", caption=_unit_text(report, layer, tuple(unit), tr))

@@ -449,6 +449,24 @@ def test_weights_texts_in_spanish_and_english_unchanged():
     assert W.prediction_notes(edited, rnd, None, es) == (es.gettext(W.RANDOM_NOTE),)
     assert W.prediction_notes(edited, rnd, None) == (W.RANDOM_NOTE,)
 
+
+def test_config_upload_size_error_in_the_sessions_language():
+    from types import SimpleNamespace
+
+    from inception_viz.spec import SpecError
+    from inception_viz.views import common
+
+    big = SimpleNamespace(size=common.MAX_UPLOAD_BYTES + 1, getvalue=lambda: b"")
+    for lang, want in (("en", "{} bytes; a config is at most {}"), ("es", "{} bytes; una configuración tiene como máximo {}")):
+        tr = i18n.translator(lang)
+        i18n.use(lang)
+        try:
+            with pytest.raises(SpecError) as exc:
+                common.uploaded_config(big)
+        finally:
+            i18n.use("en")
+        assert str(exc.value) == want.format(tr.int(big.size), tr.int(common.MAX_UPLOAD_BYTES))
+
 # ---------------------------------------------------------------------------------------
 # each converted view, in Spanish (texts the scan cannot see: columns, options, captions)
 
@@ -526,6 +544,10 @@ def test_predictions_and_instantiate_in_spanish_with_tensorflow():
     assert not at.exception and not at.error
     # Keras's count_params() equals the counter's 6,998,552, grouped the Spanish way
     assert any(s.value.endswith("= 6.998.552 (el contador: 6.998.552).") for s in at.success)
+    # views.common.model_downloads: labels and caption in Spanish, file names unchanged
+    assert {"Descargar el modelo (.keras)", "Descargar ONNX"} <= {b.proto.label for b in at.main.get("download_button")}
+    assert any(c.value.startswith("Pesos: inicialización aleatoria (semilla 0). Para mirar el archivo ONNX sin conexión")
+               and c.value.endswith("`pip install netron && netron googlenet.onnx`.") for c in at.caption)
     at.number_input(key=next(n.key for n in at.number_input if n.label == "Corridas cronometradas (mediana)")).set_value(1)
     next(b for b in at.button if b.label == "Medir la latencia por bloque").click().run()
     assert not at.exception and not at.error

@@ -467,6 +467,21 @@ def test_config_upload_size_error_in_the_sessions_language():
             i18n.use("en")
         assert str(exc.value) == want.format(tr.int(big.size), tr.int(common.MAX_UPLOAD_BYTES))
 
+
+@pytest.mark.parametrize("text, objective, spanish", [
+    ("inception_4c:97", None, "inception_4c canal 97"),
+    ("inception_4c:97", "neuron", "inception_4c neurona 97"),
+    ("inception_4c:3x3", None, "inception_4c rama 3x3 (inception_4c_3x3)"),
+    ("inception_4c", "layer", "inception_4c (la capa entera, media de los cuadrados)"),
+    ("linear:281", None, "clase 281 (logit de linear)"),
+])
+def test_featurevis_target_text(text, objective, spanish):
+    """A target's words on the page in Spanish; in English exactly the label the CLI prints."""
+    from inception_viz import featurevis as fv
+
+    t = fv.parse_target(GOOGLENET.spec, text, objective)
+    assert fv.target_text(t) == t.label and fv.target_text(t, i18n.translator("es")) == spanish
+
 # ---------------------------------------------------------------------------------------
 # each converted view, in Spanish (texts the scan cannot see: columns, options, captions)
 

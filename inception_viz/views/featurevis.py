@@ -236,7 +236,7 @@ def run_visualisation(spec, weights, targets, settings, on_frame, should_stop) -
 
 def _caption(frame: fv.Frame, settings: fv.Settings) -> str:
     t = frame.targets[0]
-    what = t.label if len(frame.targets) == 1 else (
+    what = fv.target_text(t, current()) if len(frame.targets) == 1 else (
         f"{t.layer} {_objective_name(t.objective)} {frame.targets[0].channel}–{frame.targets[-1].channel}")
     state = (_("{what}, after {step} of {steps} steps") if frame.done and not frame.stopped
              else _("{what}, stopped after {step} of {steps} steps"))
@@ -297,10 +297,10 @@ def show_result(frame: fv.Frame, settings: fv.Settings, grid: bool, note: str | 
         c3.download_button(_("Download {image} (PNG)").format(image=_short(frame.targets[i])), frame.png(i), width="stretch",
                            mime="image/png", file_name=_file_stem(frame.targets[i], settings) + ".png", key="fv-dl-one")
         st.image(frame.images[i], width=_single_width(settings.size), output_format="PNG",
-                 caption=f"{frame.targets[i].label}: {settings.size}x{settings.size} px")  # i18n: keep
+                 caption=f"{fv.target_text(frame.targets[i], tr)}: {settings.size}x{settings.size} px")  # i18n: keep
     else:
         st.caption(_("{target}, {objective} objective; {seconds} s.").format(
-            target=t0.label, objective=_objective_name(t0.objective), seconds=tr.decimal(frame.seconds, 1)) + tail)
+            target=fv.target_text(t0, tr), objective=_objective_name(t0.objective), seconds=tr.decimal(frame.seconds, 1)) + tail)
         st.download_button(_("Download PNG"), frame.png(0), mime="image/png", key="fv-dl",
                            file_name=_file_stem(t0, settings) + ".png")
 
@@ -322,7 +322,7 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
     if running:
         bar = st.progress(0.0, text=_("Starting…"))
         slot = st.empty()
-        label = targets[0].label if n == 1 else _("{n} channels of {layer}").format(n=n, layer=targets[0].layer)
+        label = fv.target_text(targets[0], current()) if n == 1 else _("{n} channels of {layer}").format(n=n, layer=targets[0].layer)
         tr = current()
 
         def on_frame(frame: fv.Frame) -> None:

@@ -65,6 +65,7 @@ The API the app's view uses (pure data, no Streamlit):
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -74,6 +75,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .counter import Report, analyze
+from .i18n import N_, Translator, resolve
 from .spec import Dense, ModelSpec, SpecError
 
 OBJECTIVES = ("channel", "neuron", "branch", "layer", "class")
@@ -217,6 +219,29 @@ def make_target(spec: ModelSpec, layer: str, channel: int | str | None = None, o
     if objective == "class":
         return Target(layer, "class", channel, f"class {channel} (logit of {layer})")
     return Target(layer, objective, channel, f"{layer} {objective} {channel}")
+
+
+_BRANCH_LABEL = re.compile(r"(\S+) branch (\S+) \((\S+)\)")
+#: The objectives' names inside a target's text (msgids).
+_OBJECTIVE_WORDS = {"channel": N_("channel"), "neuron": N_("neuron")}
+
+
+def target_text(t: Target, tr: Translator | None = None) -> str:
+    """``t.label`` in ``tr``'s language (the app's captions); English is ``t.label`` itself,
+    which the CLI prints and the JSON carries."""
+    tr = resolve(tr)
+    if t.objective == "class":
+        return tr.gettext("class {n} (logit of {layer})").format(n=t.channel, layer=t.layer)
+    if t.objective == "layer":
+        return tr.gettext("{layer} (whole layer, mean of squares)").format(layer=t.layer)
+    if t.objective == "branch":
+        m = _BRANCH_LABEL.fullmatch(t.label)
+        return (tr.gettext("{block} branch {key} ({layer})").format(block=m[1], key=m[2], layer=m[3]) if m
+                else t.label)
+    if t.objective in _OBJECTIVE_WORDS and t.channel is not None:
+        return tr.gettext("{layer} {objective} {n}").format(layer=t.layer, objective=tr.gettext(_OBJECTIVE_WORDS[t.objective]),
+                                                           n=t.channel)
+    return t.label
 
 
 def parse_target(spec: ModelSpec, text: str, objective: str | None = None) -> Target:

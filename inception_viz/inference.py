@@ -34,6 +34,7 @@ from . import limits  # noqa: E402
 from .counter import Report, analyze  # noqa: E402
 from .images import Mosaic, encode_png, mosaic  # noqa: E402
 from .keras_model import build_keras, device_scope  # noqa: E402
+from .i18n import Translator, resolve  # noqa: E402
 from .spec import LRN, Conv, Dense, Inception, ModelSpec, Pool, Softmax, SpecError  # noqa: E402
 from .weights import (  # noqa: E402
     TransferReport,
@@ -421,17 +422,21 @@ def group_layers(spec: ModelSpec, group: str) -> dict[str, str]:
     return {t.branch or t.layer: t.layer for t in activation_taps(spec) if t.group == group}
 
 
-def predictions_figure(preds: list[Prediction], title: str = "Top predictions"):
-    """A horizontal Plotly bar chart of ``preds`` (highest on top), probabilities in %."""
+def predictions_figure(preds: list[Prediction], title: str = "Top predictions", tr: Translator | None = None):
+    """A horizontal Plotly bar chart of ``preds`` (highest on top), probabilities in %.
+    ``tr``: the language of the axis and the numbers (English); ``title`` is the caller's."""
     import plotly.graph_objects as go
 
+    tr = resolve(tr)
     labels = [f"{p.label} ({p.index})" for p in preds][::-1]
     values = [p.prob * 100 for p in preds][::-1]
-    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=[f"{v:.2f} %" for v in values],
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=[f"{tr.decimal(v, 2)} %" for v in values],
                            textposition="auto", marker_color="#1f77b4",
                            hovertemplate="%{y}: %{x:.4f} %<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="probability (%)", margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=title, xaxis_title=tr.gettext("probability (%)"), margin=dict(l=10, r=10, t=40, b=10),
                       height=max(220, 44 * len(preds) + 80), font=dict(size=16))
+    if tr.lang != "en":
+        fig.update_layout(separators=tr.separators)
     fig.update_xaxes(range=[0, max(values + [1e-9]) * 1.15])
     fig.update_yaxes(automargin=True)
     return fig

@@ -39,6 +39,7 @@ from typing import Callable
 
 import numpy as np
 
+from .i18n import N_, Translator, resolve
 from .spec import Inception, ModelSpec, SpecError
 
 # -- the zoo file -----------------------------------------------------------------------------
@@ -60,11 +61,12 @@ MAX_ONNX_BYTES = 64 * 1024 * 1024
 #: Largest .keras / .weights.h5 read, and the most a .keras zip may expand to.
 MAX_KERAS_BYTES = 256 * 1024 * 1024
 
-RANDOM_NOTE = (
+#: The notes are msgids (English, as the CLI prints them); the app shows ``_(note)``.
+RANDOM_NOTE = N_(
     "These weights are random: the network is untrained, so its predictions are meaningless "
     "(the class names are there only to show the mechanics)."
 )
-PARTIAL_NOTE = (
+PARTIAL_NOTE = N_(
     "Some layers were re-initialised after your edits: these predictions are not those of the "
     "trained network."
 )
@@ -269,7 +271,7 @@ ZOO_PREPROCESSING = Preprocessing(
     mean=(123.68, 116.779, 103.939),
     scale=1.0,
     resize="resize",
-    description=(
+    description=N_(
         "ImageNet (ONNX Model Zoo GoogLeNet): the whole image resized to 224x224 (bicubic), "
         "pixel values 0-255 minus the ImageNet means R 123.68, G 116.779, B 103.939, "
         "channels in BGR order (the zoo graph reads BGR; the importer reverses conv1's input "
@@ -281,7 +283,7 @@ RANDOM_PREPROCESSING = Preprocessing(
     mean=(127.5, 127.5, 127.5),
     scale=1 / 127.5,
     resize="resize",
-    description="Random weights: the whole image resized to the input size (bicubic), pixel values scaled from 0-255 to -1..1, RGB.",
+    description=N_("Random weights: the whole image resized to the input size (bicubic), pixel values scaled from 0-255 to -1..1, RGB."),
 )
 PREPROCESSINGS = {p.name: p for p in (ZOO_PREPROCESSING, RANDOM_PREPROCESSING)}
 
@@ -317,6 +319,25 @@ class Weights:
 
 def random_weights(seed: int = 0) -> Weights:
     return Weights("random", f"random initialisation (seed {seed})", f"random:{seed}", RANDOM_PREPROCESSING, None, False, seed)
+
+
+def _onnx_label(name: str, digest: str, tr: Translator | None = None) -> str:
+    """The label of a fitting ONNX file that is not the zoo's own."""
+    return resolve(tr).gettext("{name} (ONNX, zoo layout, SHA-256 {digest}…)").format(name=name, digest=digest[:12])
+
+
+def weights_label(weights: Weights, tr: Translator | None = None) -> str:
+    """``weights.label`` in ``tr``'s language for the page (``label`` itself stays English:
+    it is written into files and JSON). The random weights' and an ONNX file's labels are
+    words of ours; the zoo's and a Keras file's name their source."""
+    if weights.source == "random":
+        return resolve(tr).gettext("random initialisation (seed {seed})").format(seed=weights.seed)
+    if weights.source == "onnx" and weights.key.startswith("sha256:"):
+        digest = weights.key.removeprefix("sha256:")
+        suffix = _onnx_label("", digest)
+        if weights.label.endswith(suffix):
+            return _onnx_label(weights.label[: -len(suffix)], digest, tr)
+    return weights.label
 
 
 def _read_limited(path: str | Path, limit: int, what: str) -> bytes:
@@ -378,7 +399,7 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> Weights:
     if digest == ZOO_SHA256:
         return Weights("imagenet", "ImageNet (BVLC GoogLeNet, ONNX Model Zoo googlenet-12.onnx)", f"sha256:{digest}",
                        ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
-    return Weights("onnx", f"{name} (ONNX, zoo layout, SHA-256 {digest[:12]}…)", f"sha256:{digest}",
+    return Weights("onnx", _onnx_label(name, digest), f"sha256:{digest}",
                    ZOO_PREPROCESSING, by_layer, True, ignored=ignored, trained_spec=spec)
 
 
@@ -939,35 +960,44 @@ def prediction_note(weights: Weights, report: TransferReport | None) -> str | No
 
 
 
-def training_differences(spec: ModelSpec, weights: Weights) -> tuple[str, ...]:
+def training_differences(spec: ModelSpec, weights: Weights, tr: Translator | None = None) -> tuple[str, ...]:
     """Notes for every way the network ``spec`` differs from the one ``weights`` were
     trained as (LRN switched off or on, another input size, another number of classes);
     empty for random weights or when nothing differs. Edited widths are :func:`transfer`'s
-    business (:data:`PARTIAL_NOTE`), the auxiliary classifiers do not change the output."""
+    business (:data:`PARTIAL_NOTE`), the auxiliary classifiers do not change the output.
+    ``tr``: the language of the notes (English, as the CLI prints them)."""
+    tr = resolve(tr)
     base = weights.trained_spec
     if not weights.trained or base is None:
         return ()
     notes = []
     if spec.lrn != base.lrn and any(l.kind == "lrn" for l in base.layers):
-        was, now = ("on", "off") if base.lrn else ("off", "on")
-        notes.append(f"LRN is {now}, but these weights were trained with LRN {was}: every layer after conv1 "
-                     "sees other values than in training, so these are not the trained network's predictions.")
+        notes.append(tr.gettext("LRN is off, but these weights were trained with LRN on: every layer after conv1 "
+                                "sees other values than in training, so these are not the trained network's "
+                                "predictions.") if base.lrn else
+                     tr.gettext("LRN is on, but these weights were trained with LRN off: every layer after conv1 "
+                                "sees other values than in training, so these are not the trained network's "
+                                "predictions."))
     if tuple(spec.input_shape) != tuple(base.input_shape):
         shape = "x".join(map(str, spec.input_shape))
         trained = "x".join(map(str, base.input_shape))
-        notes.append(f"The input is {shape}, but these weights were trained on {trained}: the feature maps have "
-                     "other sizes than in training, so accuracy is not the trained network's.")
+        notes.append(tr.gettext("The input is {shape}, but these weights were trained on {trained}: the feature maps "
+                                "have other sizes than in training, so accuracy is not the trained network's.").format(
+                                    shape=shape, trained=trained))
     if spec.classes != base.classes:
-        notes.append(f"The model has {spec.classes:,} classes, but these weights were trained for {base.classes:,}: "
-                     "the classifier is freshly initialised, so its outputs are meaningless.")
+        notes.append(tr.gettext("The model has {classes} classes, but these weights were trained for {trained}: the "
+                                "classifier is freshly initialised, so its outputs are meaningless.").format(
+                                    classes=tr.int(spec.classes), trained=tr.int(base.classes)))
     return tuple(notes)
 
 
-def prediction_notes(spec: ModelSpec, weights: Weights, report: TransferReport | None) -> tuple[str, ...]:
+def prediction_notes(spec: ModelSpec, weights: Weights, report: TransferReport | None,
+                     tr: Translator | None = None) -> tuple[str, ...]:
     """Everything to say above a prediction: :func:`prediction_note` (random or partly
-    re-initialised weights) and then :func:`training_differences`, without repeats."""
+    re-initialised weights) and then :func:`training_differences`, without repeats.
+    ``tr``: the language of the notes (English, as the CLI prints them)."""
     first = prediction_note(weights, report)
-    out = [first] if first else []
+    out = [resolve(tr).gettext(first)] if first else []
     if first != RANDOM_NOTE:  # random weights: the differences to training do not matter
-        out.extend(training_differences(spec, weights))
+        out.extend(training_differences(spec, weights, tr))
     return tuple(out)

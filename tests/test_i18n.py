@@ -38,13 +38,9 @@ VIEWS_DIR = ROOT / "inception_viz" / "views"
 NOT_YET_CONVERTED = frozenset({
     "blocks.py",
     "charts.py",
-    "common.py",
     "compare.py",
     "graph.py",
-    "instantiate.py",
     "paper.py",
-    "predictions.py",
-    "receptive.py",
     "seed.py",
 })
 
@@ -426,3 +422,154 @@ def test_a_bad_address_is_explained_in_spanish():
     at = run_app({"lang": "es", "preset": "googlenet", "inception_3a": "1-2-3"})
     assert at.error and at.error[0].value.startswith("La dirección no describe un modelo válido:")
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
+
+
+def test_weights_texts_in_spanish_and_english_unchanged():
+    """The notes and labels the Predictions view shows: Spanish through tr, English (the
+    CLI's) byte for byte as before."""
+    import dataclasses
+
+    from inception_viz import weights as W
+
+    es = i18n.translator("es")
+    rnd = W.random_weights(3)
+    assert W.weights_label(rnd) == rnd.label == "random initialisation (seed 3)"
+    assert W.weights_label(rnd, es) == "inicialización aleatoria (semilla 3)"
+    digest = "ab" * 32
+    onnx = dataclasses.replace(rnd, source="onnx", key=f"sha256:{digest}", label=W._onnx_label("my.onnx", digest))
+    assert onnx.label == "my.onnx (ONNX, zoo layout, SHA-256 abababababab…)" == W.weights_label(onnx)
+    assert W.weights_label(onnx, es) == "my.onnx (ONNX, disposición del zoo, SHA-256 abababababab…)"
+    trained = dataclasses.replace(rnd, source="imagenet", trained=True, trained_spec=GOOGLENET.spec)
+    edited = GOOGLENET.spec.with_options(lrn=False, classes=10)
+    en_notes = W.training_differences(edited, trained)
+    assert en_notes[1] == ("The model has 10 classes, but these weights were trained for 1,000: the classifier is "
+                           "freshly initialised, so its outputs are meaningless.")
+    es_notes = W.training_differences(edited, trained, es)
+    assert es_notes[0].startswith("La LRN está apagada") and "entrenaron para 1.000:" in es_notes[1]
+    assert W.prediction_notes(edited, rnd, None, es) == (es.gettext(W.RANDOM_NOTE),)
+    assert W.prediction_notes(edited, rnd, None) == (W.RANDOM_NOTE,)
+
+
+def test_config_upload_size_error_in_the_sessions_language():
+    from types import SimpleNamespace
+
+    from inception_viz.spec import SpecError
+    from inception_viz.views import common
+
+    big = SimpleNamespace(size=common.MAX_UPLOAD_BYTES + 1, getvalue=lambda: b"")
+    for lang, want in (("en", "{} bytes; a config is at most {}"), ("es", "{} bytes; una configuración tiene como máximo {}")):
+        tr = i18n.translator(lang)
+        i18n.use(lang)
+        try:
+            with pytest.raises(SpecError) as exc:
+                common.uploaded_config(big)
+        finally:
+            i18n.use("en")
+        assert str(exc.value) == want.format(tr.int(big.size), tr.int(common.MAX_UPLOAD_BYTES))
+
+
+@pytest.mark.parametrize("text, objective, spanish", [
+    ("inception_4c:97", None, "inception_4c canal 97"),
+    ("inception_4c:97", "neuron", "inception_4c neurona 97"),
+    ("inception_4c:3x3", None, "inception_4c rama 3x3 (inception_4c_3x3)"),
+    ("inception_4c", "layer", "inception_4c (la capa entera, media de los cuadrados)"),
+    ("linear:281", None, "clase 281 (logit de linear)"),
+])
+def test_featurevis_target_text(text, objective, spanish):
+    """A target's words on the page in Spanish; in English exactly the label the CLI prints."""
+    from inception_viz import featurevis as fv
+
+    t = fv.parse_target(GOOGLENET.spec, text, objective)
+    assert fv.target_text(t) == t.label and fv.target_text(t, i18n.translator("es")) == spanish
+
+# ---------------------------------------------------------------------------------------
+# each converted view, in Spanish (texts the scan cannot see: columns, options, captions)
+
+
+def test_receptive_view_in_spanish():
+    at = run_app({"lang": "es", "view": "receptive"})
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Campo teórico de inception_3a", "Campo efectivo (Luo et al. 2016)"]
+    assert at.toggle(key="rf-on").label == "Calcular el campo efectivo"
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["rama", "capa", "qué", "salida", "campo (px)", "salto (px)", "inicio (px)"]
+    # the layer names stay English; 3a's concat sees 59 px (README "Receptive fields")
+    assert dict(zip(df["capa"], df["campo (px)"]))["inception_3a"] == "59"
+    assert df["rama"][0] == "(entrada)" and "rama" not in set(df["rama"])
+
+
+def test_instantiate_view_in_spanish_before_tensorflow():
+    at = run_app({"lang": "es", "view": "instantiate"})
+    assert not at.exception and not at.error
+    assert any(c.value.startswith("Arma el modelo con Keras 3 (backend TensorFlow).") for c in at.main.caption)
+    assert at.toggle(key="tf-on").label == "Cargar TensorFlow" and not at.toggle(key="tf-on").value
+
+
+def test_predictions_view_in_spanish_before_tensorflow():
+    at = run_app({"lang": "es", "view": "predictions"})
+    assert not at.exception and not at.error
+    assert at.toggle(key="pred-on").label == "Correr la red sobre una imagen"
+    sample = at.selectbox(key="pred-sample")
+    assert sample.label == "Foto de muestra" and sample.value == "cat"  # the value stays English
+    assert sample.options[:2] == ["gato", "café"]
+    captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
+    assert captions == ["gato (298x448 píxeles, alto × ancho)"]  # assets/cat.jpg: 298 rows of 448 pixels
+
+
+
+def test_featurevis_view_in_spanish_survives_a_rerun():
+    """Its options are translated by format_func; a rerun sends every widget's state back,
+    which AppTest formats outside the script run (the language must be bound, not looked up)."""
+    at = run_app({"lang": "es", "view": "featurevis"})
+    assert not at.exception and not at.error
+    mode = at.radio(key="fv-mode")
+    assert mode.options == ["Una imagen", "Una grilla de canales"]
+    assert at.radio(key="fv-source").options[0] == "Aleatorios (sin entrenar)"
+    at.number_input(key="fv-steps").set_value(64).run()
+    assert not at.exception and not at.error
+    assert at.radio(key="fv-mode").value == "One image"  # the value stays English
+
+# -- TensorFlow: last in this file (it stays loaded in the process) ---------------------------
+
+
+def test_predictions_and_instantiate_in_spanish_with_tensorflow():
+    from inception_viz.weights import RANDOM_NOTE
+
+    es = i18n.translator("es")
+    at = run_app({"lang": "es", "view": "predictions"})
+    at.toggle(key="pred-on").set_value(True).run()
+    assert not at.exception and not at.error
+    # the random-weights note (a msgid of weights.py; the CLI prints it in English)
+    assert es.gettext(RANDOM_NOTE) != RANDOM_NOTE and es.gettext(RANDOM_NOTE) in [w.value for w in at.warning]
+    assert any(c.value.startswith("Pesos: inicialización aleatoria (semilla 0). Preprocesamiento: Pesos aleatorios:")
+               for c in at.caption)
+    assert at.radio(key="pred-source").options == ["Aleatorios (sin entrenar)", "ImageNet (GoogLeNet del ONNX Model Zoo)",
+                                                   "Un archivo de pesos"]
+    (fig,) = [c for c in at.get("plotly_chart") if c.key == "chart-predictions"]
+    layout = __import__("json").loads(fig.proto.spec)["layout"]
+    assert layout["separators"] == ",." and layout["title"]["text"] == "Las 5 primeras de 1.000 clases"
+    assert layout["xaxis"]["title"]["text"] == "probabilidad (%)"
+    assert [s.value for s in at.subheader][:1] == ["Mapas de activación"]
+
+    at = run_app({"lang": "es", "view": "instantiate"})
+    at.toggle(key="tf-on").set_value(True).run()
+    assert at.selectbox(key="tf-device").label == "Dispositivo"
+    assert any(i.value.startswith("Apretá Armar para crear googlenet (6.998.552 parámetros) en ") for i in at.info)
+    at.button[0].click().run()  # Armar
+    assert not at.exception and not at.error
+    # Keras's count_params() equals the counter's 6,998,552, grouped the Spanish way
+    assert any(s.value.endswith("= 6.998.552 (el contador: 6.998.552).") for s in at.success)
+    # views.common.model_downloads: labels and caption in Spanish, file names unchanged
+    assert {"Descargar el modelo (.keras)", "Descargar ONNX"} <= {b.proto.label for b in at.main.get("download_button")}
+    assert any(c.value.startswith("Pesos: inicialización aleatoria (semilla 0). Para mirar el archivo ONNX sin conexión")
+               and c.value.endswith("`pip install netron && netron googlenet.onnx`.") for c in at.caption)
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Corridas cronometradas (mediana)")).set_value(1)
+    next(b for b in at.button if b.label == "Medir la latencia por bloque").click().run()
+    assert not at.exception and not at.error
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["bloque", "multiplicaciones-sumas (MACs) por imagen", "lote", "ms (mediana)",
+                                "GFLOP/s (2 x MACs / tiempo)"]
+    # inception_3a's MACs per image (the counter's 128,049,152) grouped with dots; ms with a decimal comma
+    assert GOOGLENET.row("inception_3a").macs == 128_049_152
+    assert dict(zip(df["bloque"], df["multiplicaciones-sumas (MACs) por imagen"]))["inception_3a"] == "128.049.152"
+    assert all("," in v and "." not in v for v in df["ms (mediana)"] if float(v.replace(",", ".")) < 1000)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from .. import config, counter, exports, graph, i18n, limits, trust
+from ..i18n import _, current, ngettext
 from ..spec import SpecError
 
 #: Built Keras models kept in memory at once, Instantiate's and Predictions' together: one
@@ -76,11 +77,22 @@ def localized(callback):
     return run
 
 
+def fmt_g(value, tr=None, spec: str = "g") -> str:
+    """``format(value, spec)`` (a ``g``-style number: ``0.0123``, ``-0.5``) with ``tr``'s
+    decimal mark; English (``tr`` None or English) is exactly ``format(value, spec)``."""
+    from babel.numbers import get_decimal_symbol
+
+    s = format(value, spec)
+    return s if tr is None or tr.lang == "en" else s.replace(".", get_decimal_symbol(tr.locale))
+
+
 def uploaded_config(upload):
     """The spec of an uploaded config JSON; the size is checked before the bytes are read.
     The caller puts the file's name in front of the error."""
     if upload.size > MAX_UPLOAD_BYTES:
-        raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
+        tr = current()
+        raise SpecError(_("{size} bytes; a config is at most {limit}").format(size=tr.int(upload.size),
+                                                                            limit=tr.int(MAX_UPLOAD_BYTES)))
     return config.loads_config(upload.getvalue())
 
 
@@ -115,7 +127,8 @@ def _session_id() -> str:
 
 @contextmanager
 def heavy(kind: str):
-    """Run the block as one heavy request (``kind``: "build", "prediction", …) of
+    """Run the block as one heavy request (``kind``: a msgid, ``N_("build")``,
+    ``N_("prediction")``, …, shown translated) of
     :data:`inception_viz.heavy.GATE`: first come, first served with the other sessions,
     one at a time per session, the queue position on the page while it waits. Nested
     sections of the same run count once."""
@@ -134,16 +147,19 @@ def heavy(kind: str):
             ticket = GATE.join(sid, kind, seq)
             break
         except Busy as busy:
-            note.warning(f"Your {busy.kind} is still running: one heavy request at a time per visitor. "
-                         f"This {kind} starts when it has finished.")
+            note.warning(_("Your {running} is still running: one heavy request at a time per visitor. This {kind} "
+                           "starts when it has finished.").format(running=_(busy.kind), kind=_(kind)))
             time.sleep(0.5)
     st.session_state[_SEQ_KEY] = (ticket.seq, time.monotonic())
     started = False
     try:
         while not (started := GATE.wait(ticket, timeout=0.5)):
             n = GATE.ahead(ticket)
-            note.info(f"Waiting for {n} other heavy request{'s' if n != 1 else ''} (model builds, predictions, "
-                      f"Grad-CAM) to finish: your {kind} is number {n + 1} in the queue.")
+            note.info(ngettext("Waiting for {n} other heavy request (model builds, predictions, Grad-CAM) to finish: "
+                               "your {kind} is number {place} in the queue.",
+                               "Waiting for {n} other heavy requests (model builds, predictions, Grad-CAM) to finish: "
+                               "your {kind} is number {place} in the queue.", n).format(
+                                   n=current().int(n), kind=_(kind), place=current().int(n + 1)))
         note.empty()
         yield
     finally:
@@ -189,18 +205,20 @@ def model_downloads(spec, weights, model) -> None:
     """``.keras`` and ONNX of ``model`` (``spec`` built and carrying ``weights``), made on
     the click by :mod:`inception_viz.exports`: the bytes of ``python -m inception_viz
     export --format keras|onnx`` with the same weights; and how to open the ONNX file."""
+    from inception_viz import weights as W
+
     d1, d2 = st.columns(2)
-    export_button("Download the model (.keras)", "keras", spec, lambda: exports.keras_bytes(spec, weights, model),
+    export_button(_("Download the model (.keras)"), "keras", spec, lambda: exports.keras_bytes(spec, weights, model),
                   where=d1, width="stretch",
-                  help="Saved with model.save; load with keras.models.load_model(..., safe_mode=True)")
-    export_button("Download ONNX", "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
+                  help=_("Saved with model.save; load with keras.models.load_model(..., safe_mode=True)"))
+    export_button(_("Download ONNX"), "onnx", spec, lambda: exports.onnx_bytes(spec, weights, model), where=d2,
                   width="stretch",
-                  help="Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
-                       "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
-                       "map) for a model without a classifier. For Netron and onnxruntime.")
+                  help=_("Input `input`: float32 [N, H, W, C], the preprocessed RGB image (the preprocessing is in "
+                         "the file's metadata); output `probabilities` [N, classes], or `output` (the last feature "
+                         "map) for a model without a classifier. For Netron and onnxruntime."))
     name = exports.file_name(spec, "onnx")
-    st.caption(f"Weights: {weights.label}. To look at the ONNX file offline in Netron: "
-               f"`pip install netron && netron {name}`.")
+    st.caption(_("Weights: {weights}. To look at the ONNX file offline in Netron: "
+                 "`pip install netron && netron {file}`.").format(weights=W.weights_label(weights, current()), file=name))
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,7 +239,7 @@ def build_model(spec, device: str):
     :data:`MODEL_CACHE_ENTRIES` models alive at once, one build at a time."""
     from inception_viz import inference  # imports TensorFlow
 
-    with st.spinner("Building the Keras model…"):
+    with st.spinner(_("Building the Keras model…")):
         return inference.cached_model(spec, weights=None, device=device)
 
 
@@ -232,16 +250,18 @@ def clear_models() -> None:
     inference._RUNNERS.clear()
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading the weights…")
+@st.cache_resource(max_entries=2, show_spinner=False)
 def weights_from_bytes(digest: str, name: str, _data: bytes):
-    """Weights of an uploaded file, keyed by its SHA-256."""
+    """Weights of an uploaded file, keyed by its SHA-256 (the caller shows the spinner, in
+    the session's language)."""
     from inception_viz import weights as W
 
     return W.load_weights_file(_data, name=name)
 
 
-@st.cache_resource(max_entries=1, show_spinner="Reading the ImageNet weights…")
+@st.cache_resource(max_entries=1, show_spinner=False)
 def zoo_weights(path: str, mtime_ns: int):
+    """The zoo's weights (the caller shows the spinner, in the session's language)."""
     from inception_viz import weights as W
 
     return W.load_onnx(path)
@@ -255,7 +275,7 @@ def get_runner(spec, weights):
     test's burst peaked at ~5 GB with a per-spec cache)."""
     from inception_viz import inference  # imports TensorFlow
 
-    with st.spinner("Building the model and loading the weights…"):
+    with st.spinner(_("Building the model and loading the weights…")):
         return inference.get_runner(spec, weights)
 
 

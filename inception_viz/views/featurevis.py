@@ -35,7 +35,7 @@ import streamlit as st
 from .. import featurevis as fv
 from ..i18n import N_, _, current, ngettext
 from ..spec import SpecError
-from .common import PERSIST, error, get_runner, heavy
+from .common import PERSIST, error, fmt_g, get_runner, heavy
 from .context import ViewContext
 from .predictions import weights_ui
 
@@ -72,8 +72,10 @@ OBJECTIVE_NAMES = {"auto": N_("auto"), "channel": N_("channel"), "neuron": N_("n
                    "layer": N_("layer"), "class": N_("class")}
 
 
-def _objective_name(o: str) -> str:
-    return _(OBJECTIVE_NAMES[o])
+def _objective_name(o: str, tr=None) -> str:
+    """An objective's name in ``tr``'s language (default: the session's). A widget's
+    ``format_func`` gets ``tr`` bound at render time (AppTest calls it outside the run)."""
+    return (tr or current()).gettext(OBJECTIVE_NAMES[o])
 
 
 def frame_every(steps: int) -> int:
@@ -120,12 +122,13 @@ def _class_labels(classes: int) -> tuple[str, ...]:
 def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
     """The chosen target(s): one, or the consecutive channels of a grid; ``None`` while a
     typed target is empty. Raises :class:`SpecError` (one line) for a bad one."""
+    tr = current()
     classifier = fv.classifier_name(spec)
     groups = [*spec.block_names, ANY_LAYER, *([CLASSES] if classifier else []), TYPED]
     c1, c2, c3, c4 = st.columns(4)
     named = (ANY_LAYER, CLASSES, TYPED)
     group = c1.selectbox(_("Visualise"), groups, index=groups.index("inception_4c") if "inception_4c" in groups else 0,
-                         key="fv-group", persist_state=PERSIST, format_func=lambda g: _(g) if g in named else g,
+                         key="fv-group", persist_state=PERSIST, format_func=lambda g: tr.gettext(g) if g in named else g,
                          help=_("A block (then its branch or its concat), any layer, a class, or a typed target"))
     branch = None
     if group == TYPED:
@@ -136,7 +139,7 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
                                     "LAYER alone for the layer objective, linear:K for class K"))
         choice = c3.selectbox(_("Objective"), ("auto", *(o for o in fv.OBJECTIVES if not grid or o in fv.INDEXED)),
                               key=f"fv-typed-objective-{'grid' if grid else 'one'}", persist_state=PERSIST,
-                              format_func=_objective_name,
+                              format_func=lambda o: _objective_name(o, tr),
                               help=_("auto: class on the classifier, branch for a branch key, channel otherwise.")
                               + " " + _(OBJECTIVE_HELP))
         objective = None if choice == "auto" else choice
@@ -159,15 +162,15 @@ def target_ui(spec, report, grid: bool) -> list[fv.Target] | None:
         else:
             branches = spec.block(group).branch_layers
             part = c2.selectbox(_("Part"), ("concat", *branches), key=f"fv-part:{group}", persist_state=PERSIST,
-                                format_func=lambda p: _("concat ({block}, the block's output)").format(block=group)
-                                if p == "concat" else _("branch {key} ({layer})").format(key=p, layer=branches[p]))
+                                format_func=lambda p: tr.gettext("concat ({block}, the block's output)").format(block=group)
+                                if p == "concat" else tr.gettext("branch {key} ({layer})").format(key=p, layer=branches[p]))
             layer = group if part == "concat" else branches[part]
             objectives = ("channel", "neuron", "layer") if part == "concat" else ("channel", "neuron", "branch")
             branch = None if part == "concat" else part
         if grid:
             objectives = tuple(o for o in objectives if o in fv.INDEXED)
         objective = c3.selectbox(_("Objective"), objectives, key=f"fv-objective:{'/'.join(objectives)}",
-                                 persist_state=PERSIST, format_func=_objective_name, help=_(OBJECTIVE_HELP))
+                                 persist_state=PERSIST, format_func=lambda o: _objective_name(o, tr), help=_(OBJECTIVE_HELP))
     if grid:
         total = spec.classes if objective == "class" else (report.row(layer).output_shape[2]
                                                            if layer in fv.layer_names(report) else 1)
@@ -233,15 +236,16 @@ def run_visualisation(spec, weights, targets, settings, on_frame, should_stop) -
 
 def _caption(frame: fv.Frame, settings: fv.Settings) -> str:
     t = frame.targets[0]
-    what = t.label if len(frame.targets) == 1 else (
+    what = fv.target_text(t, current()) if len(frame.targets) == 1 else (
         f"{t.layer} {_objective_name(t.objective)} {frame.targets[0].channel}–{frame.targets[-1].channel}")
     state = (_("{what}, after {step} of {steps} steps") if frame.done and not frame.stopped
              else _("{what}, stopped after {step} of {steps} steps"))
     text = _("{state}; {size}x{size} px, seed {seed}").format(
         state=state.format(what=what, step=frame.step, steps=frame.steps), size=settings.size, seed=settings.seed)
     if frame.done and frame.objective_end is not None and len(frame.targets) == 1:
-        text += _("; objective {start} → {end}").format(start=f"{frame.objective_start[0]:.4g}",
-                                                          end=f"{frame.objective_end[0]:.4g}")
+        tr = current()
+        text += _("; objective {start} → {end}").format(start=fmt_g(frame.objective_start[0], tr, ".4g"),
+                                                          end=fmt_g(frame.objective_end[0], tr, ".4g"))
     return text
 
 
@@ -262,8 +266,9 @@ def _draw_images(slot, frame: fv.Frame, settings: fv.Settings, grid: bool) -> No
                    output_format="PNG")
 
 
-def _short(t: fv.Target) -> str:
-    return (_("class {n}") if t.objective == "class" else _("channel {n}")).format(n=t.channel)
+def _short(t: fv.Target, tr=None) -> str:
+    tr = tr or current()
+    return (tr.gettext("class {n}") if t.objective == "class" else tr.gettext("channel {n}")).format(n=t.channel)
 
 
 def _file_stem(t: fv.Target, settings: fv.Settings) -> str:
@@ -274,7 +279,7 @@ def _file_stem(t: fv.Target, settings: fv.Settings) -> str:
 def show_result(frame: fv.Frame, settings: fv.Settings, grid: bool, note: str | None, cached: bool) -> None:
     """A finished (or stopped) result: the image(s), what they are, PNG downloads."""
     if note:
-        st.warning(note)
+        st.warning(_(note))  # a msgid of inception_viz.weights (N_)
     _draw_images(st, frame, settings, grid)
     t0 = frame.targets[0]
     tr = current()
@@ -287,15 +292,15 @@ def show_result(frame: fv.Frame, settings: fv.Settings, grid: bool, note: str | 
         c1.download_button(_("Download the grid (PNG)"), frame.grid_png(), width="stretch", mime="image/png",
                            file_name=f"{_file_stem(t0, settings)}-{last.channel}_grid.png", key="fv-dl-grid")
         i = c2.selectbox(_("Enlarge one"), range(len(frame.targets)), key=f"fv-pick:{t0.layer}:{t0.objective}:{len(frame.targets)}",
-                         persist_state=PERSIST, format_func=lambda i: _short(frame.targets[i]))
+                         persist_state=PERSIST, format_func=lambda i: _short(frame.targets[i], tr))
         i = min(int(i), len(frame.targets) - 1)
         c3.download_button(_("Download {image} (PNG)").format(image=_short(frame.targets[i])), frame.png(i), width="stretch",
                            mime="image/png", file_name=_file_stem(frame.targets[i], settings) + ".png", key="fv-dl-one")
         st.image(frame.images[i], width=_single_width(settings.size), output_format="PNG",
-                 caption=f"{frame.targets[i].label}: {settings.size}x{settings.size} px")  # i18n: keep
+                 caption=f"{fv.target_text(frame.targets[i], tr)}: {settings.size}x{settings.size} px")  # i18n: keep
     else:
         st.caption(_("{target}, {objective} objective; {seconds} s.").format(
-            target=t0.label, objective=_objective_name(t0.objective), seconds=tr.decimal(frame.seconds, 1)) + tail)
+            target=fv.target_text(t0, tr), objective=_objective_name(t0.objective), seconds=tr.decimal(frame.seconds, 1)) + tail)
         st.download_button(_("Download PNG"), frame.png(0), mime="image/png", key="fv-dl",
                            file_name=_file_stem(t0, settings) + ".png")
 
@@ -317,19 +322,19 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
     if running:
         bar = st.progress(0.0, text=_("Starting…"))
         slot = st.empty()
-        label = targets[0].label if n == 1 else _("{n} channels of {layer}").format(n=n, layer=targets[0].layer)
+        label = fv.target_text(targets[0], current()) if n == 1 else _("{n} channels of {layer}").format(n=n, layer=targets[0].layer)
         tr = current()
 
         def on_frame(frame: fv.Frame) -> None:
             st.session_state["fv-last"] = (key, frame)  # first: a click may end the run at the next call
             bar.progress(frame.progress, text=_("{target}: step {step} of {steps}, objective {value} ({seconds} s)").format(
-                target=label, step=frame.step, steps=frame.steps, value=f"{frame.objective[0]:.4g}",
+                target=label, step=frame.step, steps=frame.steps, value=fmt_g(frame.objective[0], current(), ".4g"),
                 seconds=tr.decimal(frame.seconds, 1)))
             if not frame.done:
                 _draw_images(slot, frame, settings, grid)
 
         try:
-            with heavy("feature visualisation"):
+            with heavy(N_("feature visualisation")):
                 result = run_visualisation(spec, weights, targets, settings, on_frame,
                                            _Heartbeat(bar, settings.steps, label))
         except SpecError as exc:
@@ -368,7 +373,8 @@ def render(ctx: ViewContext) -> None:
         return
     if not weights.trained:
         st.warning(_(RANDOM_NOTE))
-    grid = st.radio(_("Show"), MODES, key="fv-mode", persist_state=PERSIST, horizontal=True, format_func=_) == MODES[1]
+    grid = st.radio(_("Show"), MODES, key="fv-mode", persist_state=PERSIST, horizontal=True,
+                    format_func=current().gettext) == MODES[1]  # bound now: AppTest calls it outside the run
     target_area = st.container()
     settings = settings_ui(spec, grid)
     try:

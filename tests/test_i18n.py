@@ -28,6 +28,7 @@ from inception_viz.counter import fmt_int, fmt_k
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402  (importing does not run main())
+from test_app_downloads import served  # noqa: E402,F401  (the fixture recording each download)
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
@@ -38,12 +39,9 @@ VIEWS_DIR = ROOT / "inception_viz" / "views"
 #: finding left fails too, so the list only shrinks.
 NOT_YET_CONVERTED = frozenset({
     "blocks.py",
-    "code.py",
     "common.py",
     "compare.py",
-    "graph.py",
     "instantiate.py",
-    "paper.py",
     "predictions.py",
     "receptive.py",
 })
@@ -458,3 +456,38 @@ def test_seed_comparison_in_spanish():
     # its parameters: 325 + 460 + 1,300 + 15,030 + 2,600 + 3,250 = 22,965 -> "22.965"
     assert 325 + 460 + 1_300 + 15_030 + 2_600 + 3_250 == 22_965 and df["parámetros"][0] == "22.965"
     assert df["modelo"][1].startswith("conv 3x3 simple, 130 filtros")
+
+
+def test_graph_in_spanish(served):
+    at = spanish_view("graph")
+    view = at.radio(key="graph-view")
+    assert view.label == "Vista" and view.value == "Overview"  # the widget's value stays English
+    assert view.options[0] == "Vista general" and view.options[1] == "Detalle del bloque: inception_3a"
+    assert at.radio(key="graph-layout").options == ["de arriba hacia abajo", "de izquierda a derecha"]
+    # the Graphviz labels: inception_3a's 163,696 params = 163.70 K -> "163,70 K parámetros"
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "163,70 K parámetros" in dot and "6.998.552 parámetros" in dot
+    assert "max pool 3x3 + proy." in next(m.value for m in at.markdown if "background:" in m.value)  # the legend
+    # the download is the DOT on screen, named with the Spanish word (layer names stay)
+    assert any(b.proto.label == "Descargar DOT" for b in at.get("download_button"))
+    assert served["googlenet_vista_general.dot"][1].decode("utf-8") == dot
+
+
+def test_paper_table_in_spanish():
+    at = spanish_view("paper")
+    assert any(c.value.startswith("Szegedy et al. 2015, Tabla 1, junto al modelo actual") for c in at.main.caption)
+    df = at.dataframe[0].value
+    assert list(df.columns)[:4] == ["capa", "salida (paper)", "salida (acá)", "parámetros K (paper)"]
+    # conv1 here: 7*7*3*64 = 9,408 weights / 1024 = 9.1875 K -> "9,2" with a decimal comma
+    assert 7 * 7 * 3 * 64 == 9_408 and df["parámetros K (acá)"][0] == "9,2"
+    assert set(df["estado"]) <= {"coincide", "error del paper", "editado", "difiere", "falta"}
+    assert "error del paper" in set(df["estado"])
+    assert any("los números del paper están mal" in w.value and "2.712 pesos" in w.value for w in at.warning)
+
+
+def test_code_in_spanish():
+    at = spanish_view("code")
+    assert any(c.value.startswith("Keras 3 simple, al estilo de la función inception(...)") for c in at.main.caption)
+    assert at.get("download_button")[0].proto.label == "Descargar como .py"
+    # the generated code keeps its English identifiers
+    assert "def inception(" in at.code[0].value

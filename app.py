@@ -26,9 +26,12 @@ demand.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from inception_viz import config, counter, exports, i18n, presets
+from inception_viz.edits import edited_blocks
 from inception_viz.graph import shape_str
 from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
@@ -105,8 +108,9 @@ def _on_options(keys: dict[str, str]) -> None:
             return
     changes = dict(
         input_shape=(int(v["height"]), int(v["width"]), int(v["channels"])),
-        lrn=bool(v["lrn"]),
-        aux=bool(v["aux"]),
+        # a disabled box (no LRN layers / no aux heads) shows unticked: keep the spec's value
+        lrn=bool(v["lrn"]) if has_lrn(spec) else spec.lrn,
+        aux=bool(v["aux"]) if spec.aux_heads else spec.aux,
     )
     if "classes" in v and v["classes"] is not None:
         changes["classes"] = int(v["classes"])
@@ -123,11 +127,22 @@ def _on_upload(key: str) -> None:
     except SpecError as exc:
         st.session_state.error = f"{upload.name}: {exc}"  # i18n: keep
         return
-    accept(spec)
+    if accept(spec):
+        report = counter.analyze(spec)
+        tr, n = i18n.current(), len(edited_blocks(spec))
+        what = (tr.ngettext("the {preset} preset with {n} edited block", "the {preset} preset with {n} edited blocks", n)
+                if n else tr.gettext("the {preset} preset")).format(preset=spec.preset, n=n)
+        st.session_state.notice = tr.gettext("Loaded {file}: {what}, {params} parameters.").format(
+            file=upload.name, what=what, params=tr.int(report.total_params))
 
 
 # ---------------------------------------------------------------------------------------
 # sidebar and headline
+
+
+def has_lrn(spec) -> bool:
+    """Whether the model has LRN layers the *LRN layers* option can switch."""
+    return any(isinstance(l, LRN) for l in spec.layers)
 
 
 def sidebar_ui(spec) -> str | None:
@@ -150,6 +165,7 @@ def sidebar_ui(spec) -> str | None:
     sb.button(_("Reset to the paper's GoogLeNet"), on_click=_on_reset, width="stretch")
 
     sb.subheader(_("Input and options"))
+    sb.caption(_("Sizes everywhere are height × width (× channels)."))
     has_classes = any(isinstance(l, Dense) and l.units is None for l in spec.layers) or bool(spec.aux_heads)
     keys = {n: wkey(f"opt-{n}") for n in ("height", "width", "channels", "classes", "lrn", "aux")}
     if not has_classes:
@@ -161,11 +177,16 @@ def sidebar_ui(spec) -> str | None:
     c3.number_input(_("Channels"), 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
     if has_classes:
         sb.number_input(_("Classes"), 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
-    has_lrn = any(isinstance(l, LRN) for l in spec.layers)
-    sb.checkbox(_("LRN layers"), spec.lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not has_lrn,
-                help=_("Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)") if has_lrn else _("this preset has no LRN layers"))
-    sb.checkbox(_("Auxiliary classifiers"), spec.aux, key=keys["aux"], on_change=_on_options, args=(keys,), disabled=not spec.aux_heads,
-                help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads else _("this preset has no auxiliary heads"))
+    # a preset without LRN layers (or aux heads) shows its box unticked and disabled: a
+    # ticked box would claim layers the model does not have
+    lrn = has_lrn(spec)
+    sb.checkbox(_("LRN layers"), spec.lrn and lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not lrn,
+                help=_("Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)") if lrn
+                else _("The {preset} preset has no LRN layers").format(preset=spec.preset))
+    sb.checkbox(_("Auxiliary classifiers"), spec.aux and bool(spec.aux_heads), key=keys["aux"], on_change=_on_options, args=(keys,),
+                disabled=not spec.aux_heads,
+                help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads
+                else _("The {preset} preset has no auxiliary classifiers").format(preset=spec.preset))
 
     focus = None
     if spec.blocks:
@@ -188,6 +209,9 @@ def headline_ui(spec, report, base) -> None:
         st.caption(tr.gettext(spec.description))  # preset descriptions are msgids (presets.py)
     if st.session_state.error:
         st.error(st.session_state.error)
+    notice = st.session_state.pop("notice", None)  # once, on the run after the upload
+    if notice:
+        st.success(notice)
 
     def delta(a: int, b: int) -> str | None:
         return None if a == b else tr.gettext("{delta} vs preset").format(delta=tr.signed_int(a - b))
@@ -197,8 +221,20 @@ def headline_ui(spec, report, base) -> None:
     cols[1].metric(tr.gettext("Multiply-adds (MACs) per image"), tr.int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
     depth = tr.ngettext("{n} layer", "{n} layers", report.depth).format(n=tr.int(report.depth))
     cols[2].metric(tr.gettext("Depth (layers with weights)"), depth, delta(report.depth, base.depth), delta_color="off")
-    out_delta = None if report.output_shape == base.output_shape else tr.gettext("preset: {shape}").format(shape=shape_str(base.output_shape))
-    cols[3].metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off")
+    out_delta, arrow = output_delta(report.output_shape, base.output_shape)
+    cols[3].metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow,
+                   help=tr.gettext("height × width × channels, as every size in the app"))
+
+
+def output_delta(shape, preset_shape) -> tuple[str | None, str]:
+    """The output-size metric's delta text and arrow: the preset's shape, with the arrow
+    pointing the way the number of output values went (a text delta would always get
+    "up"); no arrow when the count is the same."""
+    if tuple(shape) == tuple(preset_shape):
+        return None, "off"
+    n, n0 = math.prod(shape), math.prod(preset_shape)
+    text = i18n.current().gettext("preset: {shape}").format(shape=shape_str(preset_shape))
+    return text, "up" if n > n0 else ("down" if n < n0 else "off")
 
 
 # ---------------------------------------------------------------------------------------

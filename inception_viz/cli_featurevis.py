@@ -37,8 +37,7 @@ def cmd_visualize(args) -> int:
 
     spec = load_spec(args)
     target = fv.parse_target(spec, args.target, args.objective)
-    settings = fv.Settings(steps=args.steps, size=args.size, seed=args.seed).validated(spec)
-    fv.check_size(spec, target, settings.size)
+    settings = fv.check_request(spec, target, fv.Settings(steps=args.steps, size=args.size, seed=args.seed))
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise SpecError(f"--out must name a .png file; got {args.out}")

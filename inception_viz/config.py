@@ -24,6 +24,7 @@ field and the allowed values. Nothing here executes or unpickles anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -204,6 +205,19 @@ def load_config_file(path: str | Path) -> ModelSpec:
 
 # ---------------------------------------------------------------------------------------
 # URL query parameters
+
+
+def file_stem(spec: ModelSpec) -> str:
+    """A download's file name (without extension) that says which model it holds: the
+    preset's name unchanged (``googlenet``), or the preset, ``-edited`` and the first 8
+    hex digits of the SHA-256 of the minimal config (``googlenet-edited-1a2b3c4d``), so two
+    different edits never share a name and the same edit always gets the same one."""
+    cfg = spec_to_config(spec)
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.preset) or "model"
+    if cfg == {"preset": spec.preset}:
+        return stem
+    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{stem}-edited-{digest}"
 
 
 def spec_to_query(spec: ModelSpec) -> dict[str, str]:

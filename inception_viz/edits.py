@@ -36,6 +36,17 @@ def edited_blocks(spec: ModelSpec) -> list[str]:
     return [b.name for b in spec.blocks if b.name in base.block_names and b.widths != base.block(b.name).widths]
 
 
+def edited_widths(spec: ModelSpec) -> dict[str, dict[str, tuple[int, int]]]:
+    """Block -> {width key -> (preset value, current value)} for every width that differs
+    from the spec's preset; blocks without edits are left out."""
+    base = preset(spec.preset)
+    out = {}
+    for name in edited_blocks(spec):
+        ref, now = base.block(name).widths, spec.block(name).widths
+        out[name] = {k: (ref[k], now[k]) for k in WIDTH_KEYS if ref[k] != now[k]}
+    return out
+
+
 def _table_row(pos, names: list[str]) -> str:
     """The block name of the editor's row ``pos`` (an int or its text, 0-based)."""
     text = str(pos)

@@ -94,16 +94,21 @@ def graph_source(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", w
         name = view.removeprefix("block:")
         if name not in spec.block_names:
             raise SpecError(f"no block named {name!r}; blocks are: {', '.join(spec.block_names) or 'none'}")
-        return graph.block_dot(report, name, rankdir, tr=tr)
+        from .edits import edited_widths
+
+        return graph.block_dot(report, name, rankdir, edited=edited_widths(spec).get(name, {}), tr=tr)
     raise SpecError(f"view must be {VIEWS_HELP}; got {view!r}")
 
 
 def graph_stem(spec: ModelSpec, view: str = "overview", tr=None) -> str:
-    """The app's file name stem: ``googlenet_overview``, ``googlenet_inception_3a``; the
-    word *overview* in ``tr``'s language (Spanish: ``googlenet_vista_general``), layer
+    """The app's file name stem: ``googlenet_overview``, ``googlenet_inception_3a``
+    (an edited model: ``googlenet-edited-1a2b3c4d_overview``, see :func:`config.file_stem`);
+    the word *overview* in ``tr``'s language (Spanish: ``googlenet_vista_general``), layer
     names as they are."""
+    from .config import file_stem
+
     word = resolve(tr).pgettext("file name", "overview")
-    return f"{spec.name}_{word if view == 'overview' else view.removeprefix('block:')}"
+    return f"{file_stem(spec)}_{word if view == 'overview' else view.removeprefix('block:')}"
 
 
 def graph_dot(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4, tr=None) -> bytes:
@@ -328,10 +333,13 @@ _TEXTS: dict[str, Callable[[ModelSpec], bytes]] = {"py": keras_code, "csv": tabl
 
 
 def file_name(spec: ModelSpec, fmt: str, view: str = "overview", tr=None) -> str:
-    """The name the app gives the download: ``googlenet.onnx``, ``googlenet_overview.svg``
-    (its words in ``tr``'s language, :func:`graph_stem`)."""
+    """The name the app gives the download: ``googlenet.onnx``, ``googlenet_overview.svg``;
+    an edited model's names carry the edit (``googlenet-edited-1a2b3c4d.onnx``); its words
+    in ``tr``'s language (:func:`graph_stem`)."""
+    from .config import file_stem
+
     f = FORMATS[fmt]
-    return f"{graph_stem(spec, view, tr) if f.graph else spec.name}{f.suffix}"
+    return f"{graph_stem(spec, view, tr) if f.graph else file_stem(spec)}{f.suffix}"
 
 
 def export(fmt: str, spec: ModelSpec, weights=None, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> bytes:

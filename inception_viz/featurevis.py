@@ -56,8 +56,10 @@ The API the app's view uses (pure data, no Streamlit):
   end (``done``); stop early by ``should_stop()`` returning True (the last frame then has
   ``stopped``) or by leaving the loop. All targets of one call are optimised in ONE batch.
 * :func:`visualize` runs it to the end and returns the last :class:`Frame`.
-* :func:`result_key` keys a cache of finished results; :func:`ascent_step` is one step for
-  the benchmark.
+* :func:`result_key` keys a cache of finished results (:func:`result_key_for`: the same key
+  from the spec and weights, before any model is built; :class:`ResultCache` holds them);
+  :func:`grid_image` / :meth:`Frame.grid_png` tile a batch; :func:`ascent_step` is one step
+  for the benchmark.
 """
 
 from __future__ import annotations
@@ -144,6 +146,12 @@ class Target:
 
 def _classifier(spec: ModelSpec) -> Dense | None:
     return next((l for l in reversed(spec.active_layers) if isinstance(l, Dense)), None)
+
+
+def classifier_name(spec: ModelSpec) -> str | None:
+    """The layer whose outputs the ``class`` objective reads (the last Dense), or ``None``."""
+    layer = _classifier(spec)
+    return None if layer is None else layer.name
 
 
 def layer_names(report: Report) -> tuple[str, ...]:
@@ -462,6 +470,32 @@ def check_size(spec: ModelSpec, target: Target, size: int) -> None:
             break
 
 
+def check_batch(batch: int, size: int) -> None:
+    """Refuse a batch over :data:`MAX_BATCH_PIXELS` (the backward pass's memory) with one line."""
+    if batch * size * size > MAX_BATCH_PIXELS:
+        raise SpecError(f"{batch} images of {size}x{size} pixels are too many at once; at most "
+                        f"{MAX_BATCH_PIXELS:,} pixels per batch (e.g. {MAX_BATCH_PIXELS // (size * size)} images of that size)")
+
+
+def check_request(spec: ModelSpec, targets: Target | Sequence[Target], settings: Settings) -> Settings:
+    """Every check a run makes before it starts, without TensorFlow (the app runs it before
+    the lecturer presses a button): the settings, the size the network takes up to the
+    target (:func:`check_size`), the batch (:func:`check_batch`) and the memory of the
+    forward and backward pass of the batch at that size (:func:`inception_viz.limits.check`,
+    purpose ``gradcam``: a backward pass; the whole network is counted, an upper bound for a
+    target before its end). Returns the validated settings; one-line :class:`SpecError`."""
+    from . import limits
+
+    targets = (targets,) if isinstance(targets, Target) else tuple(targets)
+    s = settings.validated(spec)
+    check_size(spec, targets[0], s.size)
+    check_batch(len(targets), s.size)
+    h, w, c = spec.input_shape
+    limits.check(spec if (s.size, s.size) == (h, w) else spec.with_options(input_shape=(s.size, s.size, c)),
+                 len(targets), purpose="gradcam")
+    return s
+
+
 # -- running --------------------------------------------------------------------------------
 
 
@@ -495,6 +529,12 @@ class Frame:
 
         return encode_png(self.images[i])
 
+    def grid_png(self, cols: int | None = None) -> bytes:
+        """All images of the batch in one PNG (:func:`grid_image`)."""
+        from .images import encode_png
+
+        return encode_png(grid_image(self.images, cols))
+
 
 def visualize_steps(runner, targets: Target | Sequence[Target], settings: Settings = Settings(), every: int = 16,
                     should_stop: Callable[[], bool] | None = None) -> Iterator[Frame]:
@@ -515,14 +555,10 @@ def visualize_steps(runner, targets: Target | Sequence[Target], settings: Settin
         raise SpecError("nothing to visualise: give at least one target")
     if len({(t.layer, t.objective) for t in targets}) != 1:
         raise SpecError("one batch optimises one layer and objective; targets differ in layer or objective")
-    s = settings.validated(runner.spec)
+    s = check_request(runner.spec, targets, settings)
     size, batch = s.size, len(targets)
-    if batch * size * size > MAX_BATCH_PIXELS:
-        raise SpecError(f"{batch} images of {size}x{size} pixels are too many at once; at most "
-                        f"{MAX_BATCH_PIXELS:,} pixels per batch (e.g. {MAX_BATCH_PIXELS // (size * size)} images of that size)")
     if every < 1:
         raise SpecError(f"every must be at least 1; got {every}")
-    check_size(runner.spec, targets[0], size)
     chans = tf.constant([t.channel or 0 for t in targets], tf.int32)
     with device_scope(runner.device):
         c = _compiled(runner, targets[0], size, batch, s)
@@ -590,3 +626,76 @@ def result_key(runner, targets: Target | Sequence[Target], settings: Settings) -
     settings)."""
     targets = (targets,) if isinstance(targets, Target) else tuple(targets)
     return (runner.key, targets, settings.validated(runner.spec))
+
+
+def result_key_for(spec: ModelSpec, weights, targets: Target | Sequence[Target], settings: Settings,
+                   device: str | None = None) -> tuple:
+    """:func:`result_key` of the runner that ``inference.get_runner(spec, weights, device)``
+    would give, without building it (no TensorFlow): the app looks a finished result up
+    before it loads a model. ``Runner.key`` is ``(spec.key(), weights.key, device)``; a test
+    holds the two equal."""
+    targets = (targets,) if isinstance(targets, Target) else tuple(targets)
+    return ((spec.key(), weights.key, device), targets, settings.validated(spec))
+
+
+class ResultCache:
+    """Finished results by :func:`result_key`, least recently used first out, at most
+    ``max_bytes`` of images (and ``max_entries``) in all; safe across threads (the app
+    shares one between sessions: the same key gives the same PNGs, so one visitor's result
+    is every visitor's). A value is anything with the :class:`Frame` it shows in
+    ``.frame``."""
+
+    def __init__(self, max_bytes: int = 64 * 2**20, max_entries: int = 256):
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple, value) -> None:
+        """Keep ``value`` (too large for the whole cache: not kept)."""
+        size = int(value.frame.images.nbytes)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes or len(self._items) > self.max_entries:
+                _, (_, freed) = self._items.popitem(last=False)
+                self._bytes -= freed
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+def grid_image(images: np.ndarray, cols: int | None = None, pad: int = 4) -> np.ndarray:
+    """(B, S, S, 3) uint8 images tiled row by row into one uint8 image, ``pad`` white
+    pixels between them; ``cols`` defaults to ``ceil(sqrt(B))``."""
+    images = np.asarray(images, np.uint8)
+    b, h, w, c = images.shape
+    cols = min(b, cols or math.ceil(math.sqrt(b)))
+    rows = math.ceil(b / cols)
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, c), 255, np.uint8)
+    for i in range(b):
+        r, q = divmod(i, cols)
+        out[r * (h + pad): r * (h + pad) + h, q * (w + pad): q * (w + pad) + w] = images[i]
+    return out

@@ -16,7 +16,7 @@ blocks and the head on their own row. The four branches keep the colours of
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import graphviz
 
@@ -111,11 +111,27 @@ WEIGHT_STATUS_STYLE = {
 }
 
 
-def _status_text(status: str | None, tr: Translator) -> str:
+#: The words for the same statuses when the loaded weights are not trained (a ``.keras``
+#: saved from random weights): nothing about them is "pretrained".
+UNTRAINED_STATUS_TEXT = {"pretrained": N_("loaded"), "partly pretrained": N_("partly loaded"), "fresh": N_("fresh init")}
+
+
+def status_text(status: str, trained: bool = True, tr: Translator | None = None) -> str:
+    """The words a label or legend uses for a weight status (see :data:`WEIGHT_STATUS_STYLE`)."""
+    text = WEIGHT_STATUS_STYLE[status][0] if trained else UNTRAINED_STATUS_TEXT[status]
+    return resolve(tr).gettext(text)
+
+
+def _status_text(status: str | None, tr: Translator, trained: bool = True) -> str:
     if status not in WEIGHT_STATUS_STYLE:
         return ""
-    text, color, _ = WEIGHT_STATUS_STYLE[status]
-    return f'<FONT COLOR="{color}"><B>{_e(tr.gettext(text))}</B></FONT>'
+    _, color, _ = WEIGHT_STATUS_STYLE[status]
+    return f'<FONT COLOR="{color}"><B>{_e(status_text(status, trained, tr))}</B></FONT>'
+
+
+def _detail(row: Row) -> str:
+    """A row's detail as a label shows it: one arrow, "→", in every label."""
+    return row.detail.replace(" -> ", " → ")
 
 
 def field_text(field, tr: Translator | None = None) -> str:
@@ -123,7 +139,7 @@ def field_text(field, tr: Translator | None = None) -> str:
     return resolve(tr).gettext("field {size} px").format(size=field.label)
 
 
-def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator) -> str:
+def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator, trained: bool = True) -> str:
     """An HTML table: the block name, its output, parameters and receptive field, and a
     colour strip with the channels each branch contributes (and, with weights loaded,
     whether they are pretrained)."""
@@ -140,20 +156,32 @@ def _block_label(row: Row, highlight: bool, status: str | None, tr: Translator) 
         f'<TR><TD COLSPAN="4">{_e(shape_str(row.output_shape))}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(params)}</TD></TR>'
         f'<TR><TD COLSPAN="4">{_e(field_text(row.receptive_field, tr))}</TD></TR>'
-        + (f'<TR><TD COLSPAN="4">{_status_text(status, tr)}</TD></TR>' if _status_text(status, tr) else "")
+        + (f'<TR><TD COLSPAN="4">{_status_text(status, tr, trained)}</TD></TR>' if _status_text(status, tr) else "")
         + f"<TR>{''.join(cells)}</TR>"
         "</TABLE>>"
     )
 
 
-def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None, tr: Translator) -> str:
-    lines = [f"<B>{_e(title)}</B>"]
+def _group_label(title: str, rows: list[Row], status: Mapping[str, str] | None, tr: Translator, trained: bool = True) -> str:
+    """A stem or head: one line per layer (name, detail, output, params) and, with weights
+    loaded, the layer's weight status in a column of its own (a status appended to the
+    line drifted away from it in the browser: "· … pretrained")."""
+    marks = {r.name: _status_text((status or {}).get(r.name), tr, trained) for r in rows}
+    cols = 2 if any(marks.values()) else 1
+    lines = [(f"<B>{_e(title)}</B>", None)]
     for r in rows:
         extra = f" · {_e(tr.k(r.params))}" if r.params else ""
-        detail = f" {_e(r.detail)}" if r.detail and r.kind != "dropout" else ""
-        mark = _status_text((status or {}).get(r.name), tr)
-        lines.append(f'{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}' + (f" · {mark}" if mark else ""))
-    body = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
+        detail = f" {_e(_detail(r))}" if r.detail and r.kind != "dropout" else ""
+        lines.append((f"{_e(r.name)}{detail} → {_e(shape_str(r.output_shape))}{extra}", marks[r.name]))
+
+    def row_html(line: str, mark: str | None) -> str:
+        if cols == 1:
+            return f'<TR><TD ALIGN="LEFT">{line}</TD></TR>'
+        if mark is None:  # the title spans both columns
+            return f'<TR><TD ALIGN="LEFT" COLSPAN="2">{line}</TD></TR>'
+        return f'<TR><TD ALIGN="LEFT">{line}</TD><TD ALIGN="LEFT">{mark}</TD></TR>'
+
+    body = "".join(row_html(line, mark) for line, mark in lines)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
 
 
@@ -188,6 +216,7 @@ def overview_dot(
     wrap: int = 4,
     status: Mapping[str, str] | None = None,
     tr: Translator | None = None,
+    trained: bool = True,
 ) -> str:
     """The whole network: input → stem → blocks → head, wrapped like text so it fits a
     projector: the stem, each stage of blocks (with the pool after it) and the head each
@@ -199,7 +228,8 @@ def overview_dot(
     names blocks to mark with ✎ (they differ from the preset). ``status`` maps layer names
     to ``pretrained`` / ``partly pretrained`` / ``fresh`` (see
     ``weights.TransferReport.layer_status``): those layers say so and get a border of
-    :data:`WEIGHT_STATUS_STYLE`. ``tr``: the language of the words and numbers (English)."""
+    :data:`WEIGHT_STATUS_STYLE`, in the words of :func:`status_text` (``trained=False``:
+    "loaded", never "pretrained"). ``tr``: the language of the words and numbers (English)."""
     tr = resolve(tr)
     spec = report.spec
     g = _graph("overview", rankdir)
@@ -211,7 +241,7 @@ def overview_dot(
     rows: list[list[tuple[str, str, dict, tuple]]] = []
     for seg_i, (kind, seg) in enumerate(_segments(report)):
         if kind in ("stem", "head"):
-            rows.append([(f"{kind}_{seg_i}", _group_label(segment_titles[kind], seg, status, tr), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
+            rows.append([(f"{kind}_{seg_i}", _group_label(segment_titles[kind], seg, status, tr, trained), {"fillcolor": "#EDEDED"}, seg[-1].output_shape)])
             continue
         row = []
         for r in seg:
@@ -222,9 +252,9 @@ def overview_dot(
                 if st in WEIGHT_STATUS_STYLE:
                     _, color, style = WEIGHT_STATUS_STYLE[st]
                     attrs.update(color=color, style=style, penwidth="3")
-                row.append((_node_id(r.name), _block_label(r, mark, st, tr), attrs, r.output_shape))
+                row.append((_node_id(r.name), _block_label(r, mark, st, tr, trained), attrs, r.output_shape))
             else:
-                detail = f" {r.detail}" if r.detail else ""
+                detail = f" {_detail(r)}" if r.detail else ""
                 attrs = {"shape": "box", "style": "filled", "fillcolor": "#EDEDED", "fontsize": EDGE_FONT_SIZE}
                 label = f"{r.name}{detail}\n→ {shape_str(r.output_shape)}"
                 row.append((_node_id(r.name), _plain(label), attrs, r.output_shape))
@@ -265,10 +295,13 @@ def _io(which: str, shape, tr: Translator) -> str:
     return f"{word}\n{shape_str(shape)}"
 
 
-def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | None = None) -> str:
+def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | None = None,
+              edited: Collection[str] = ()) -> str:
     """One Inception block: its input, the four branches in their colours (each with its
     parameters and receptive field; each conv with its kernel and filters; each edge with
-    the tensor shape it carries), the concat. ``tr``: the language of the words and numbers (English)."""
+    the tensor shape it carries), the concat. ``tr``: the language of the words and numbers
+    (English). ``edited`` names the widths (``3x3``, ``pool_proj``, …) that differ from the
+    preset: their convs are marked ✎."""
     tr = resolve(tr)
     row = report.row(name)
     if row.kind != "inception":
@@ -311,7 +344,11 @@ def block_dot(report: Report, name: str, rankdir: str = "TB", tr: Translator | N
                     text = tr.gettext("{kernel} proj, {filters} filters\n{name}\n{params} params")
                 else:
                     text = tr.gettext("{kernel} conv, {filters} filters\n{name}\n{params} params")
+                mark = " ✎" if part.name.removeprefix(f"{name}_") in edited else ""
                 label = text.format(kernel=kernel, filters=part.output_shape[2], name=part.name, params=tr.int(part.params))
+                if mark:
+                    first, rest = label.split("\n", 1)
+                    label = f"{first}{mark}\n{rest}"
             else:
                 label = tr.gettext("3x3/1 max pool\n{name}").format(name=part.name)
             g.node(nid, _plain(label), fillcolor=fill, color=color)

@@ -87,10 +87,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         raise SpecError(f"{name} is a {im.format} image; upload a JPEG, PNG, WebP, BMP or GIF image")
     w, h = im.size
     if w < 1 or h < 1:
-        raise SpecError(f"{name} has no pixels ({w}x{h})")
+        raise SpecError(f"{name} has no pixels ({h}x{w}, height × width)")
     if w * h > MAX_PIXELS:
         raise SpecError(
-            f"{name} is {w}x{h} = {w * h:,} pixels; the limit is {MAX_PIXELS:,} pixels, upload a smaller image"
+            f"{name} is {h}x{w} (height × width) = {w * h:,} pixels; the limit is {MAX_PIXELS:,} pixels, upload a smaller image"
         )
     try:
         if im.format == "GIF":
@@ -259,6 +259,15 @@ def channel_order(act: np.ndarray, sort: str = "index") -> tuple[int, ...]:
         means = act.reshape(-1, c).mean(axis=0)
         return tuple(int(i) for i in np.argsort(-means, kind="stable"))
     raise SpecError(f"unknown channel sort {sort!r}; allowed: index, mean")
+
+
+def most_active_channel(act: np.ndarray) -> int:
+    """The channel of ``act`` (… x H x W x C) with the largest mean activation, ties broken
+    by the largest maximum, then the lowest index: where an enlarged view should start
+    (channel 0 of a photo's map can be all dark)."""
+    flat = np.asarray(act).reshape(-1, act.shape[-1])
+    means, maxes = flat.mean(axis=0), flat.max(axis=0)
+    return int(np.lexsort((np.arange(len(means)), -maxes, -means))[0])
 
 
 def mosaic(

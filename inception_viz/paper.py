@@ -153,46 +153,119 @@ def _row_widths(report: Report, paper: PaperRow) -> tuple[int, ...] | None:
     return None
 
 
+#: The input size Table 1 is computed at (height × width).
+PAPER_INPUT = (224, 224)
+
+
+def _measure(report: Report, p: PaperRow):
+    """``(output, depth, weights, macs)`` of the layers that make up ``p`` in ``report``."""
+    rows = [report.row(n) for n in p.layers]
+    return rows[-1].output_shape, sum(r.depth for r in rows), sum(r.weights for r in rows), sum(r.macs for r in rows)
+
+
+def _off(p: PaperRow, output, depth, weights, macs) -> list[str]:
+    """The fields (``params``, ``ops``, ``shape``) in which a measurement misses ``p``."""
+    cmp = Comparison(p, p.layers[0], output, depth, weights, macs, None, "agrees")
+    bad = [f for f, d in (("params", cmp.params_delta), ("ops", cmp.ops_delta)) if d is not None and abs(d) > TOLERANCE]
+    if output != p.output or depth != p.depth:
+        bad.append("shape")
+    return bad
+
+
+def _at_paper_input(report: Report) -> Report | None:
+    """The same model counted at the paper's 224×224 input, or ``None`` when the model
+    already has that input (or cannot take it)."""
+    h, w, c = report.spec.input_shape
+    if (h, w) == PAPER_INPUT:
+        return None
+    try:
+        return analyze(report.spec.with_options(input_shape=(*PAPER_INPUT, c)))
+    except Exception:  # noqa: BLE001 - a model that cannot take 224×224: no size attribution
+        return None
+
+
 def compare(report: Report | None = None) -> list[Comparison]:
     """Table 1 beside ``report`` (default: the ``googlenet`` preset), row by row.
 
     ``status``: ``agrees`` (params, ops and output within :data:`TOLERANCE`), ``paper
     error`` (a row of :data:`ERRATA` with the paper's widths: ``note`` says why),
     ``edited`` (the widths differ from the paper's, so deltas are the edit's effect),
-    ``differs`` (unexplained) or ``missing`` (no such layer in this model)."""
+    ``input size`` (only the output's height × width and the ops differ, because the
+    input is not the paper's 224×224), ``differs`` (unexplained) or ``missing`` (no such
+    layer in this model).
+
+    At another input size every row is judged as the same model counted at 224×224 (a
+    second, independent count): what differs only at the current size is the input
+    size's doing and the note says so; what differs at 224×224 too (the paper's errata,
+    an edit) keeps its own status and explanation."""
     report = report or analyze(googlenet())
+    at_paper = _at_paper_input(report)
+    h, w, _ = report.spec.input_shape
+
+    def size_note(fields: list[str]) -> str:
+        names = {"shape": "output", "params": "params", "ops": "ops"}  # in this order
+        what = " and ".join(n for f, n in names.items() if f in fields)
+        verb = "follow" if len(fields) > 1 or fields == ["ops"] else "follows"
+        return f"{what} {verb} the {h}×{w} input (height × width; the paper's is {PAPER_INPUT[0]}×{PAPER_INPUT[1]})"
     out = []
     for p in TABLE1:
         try:
-            rows = [report.row(n) for n in p.layers]
+            output, depth, weights, macs = _measure(report, p)
         except Exception:
             out.append(Comparison(p, p.layers[0], None, None, None, None, None, "missing"))
             continue
-        weights = sum(r.weights for r in rows)
-        macs = sum(r.macs for r in rows)
-        depth = sum(r.depth for r in rows)
-        output = rows[-1].output_shape
         widths = _row_widths(report, p)
-        cmp = Comparison(p, p.layers[0], output, depth, weights, macs, widths, "agrees")
-        bad = [
-            f
-            for f, d in (("params", cmp.params_delta), ("ops", cmp.ops_delta))
-            if d is not None and abs(d) > TOLERANCE
-        ]
-        if output != p.output or depth != p.depth:
-            bad.append("shape")
+        bad = _off(p, output, depth, weights, macs)
+        size_only: list[str] = []
+        if at_paper is not None:
+            try:
+                bad_at_paper = _off(p, *_measure(at_paper, p))
+            except Exception:  # noqa: BLE001
+                bad_at_paper = bad
+            size_only = [f for f in bad if f not in bad_at_paper]
+            bad = [f for f in bad if f in bad_at_paper]
         if p.widths is not None and widths is not None and widths != p.widths:
             status, note = "edited", EDITED_NOTE
         elif not bad:
-            status, note = "agrees", ""
+            status, note = ("input size", size_note(size_only).capitalize()) if size_only else ("agrees", "")
+            size_only = []
         elif p.layers[0] in ERRATA and set(bad) <= set(ERRATA[p.layers[0]][0]):
             status, note = "paper error", ERRATA[p.layers[0]][1]
         else:
             status, note = "differs", "differs from the paper in " + ", ".join(bad)
-        out.append(
-            Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note, tuple(bad))
-        )
+        if size_only:
+            note += f"; {size_note(size_only)}"
+        out.append(Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note, tuple(bad)))
     return out
+
+
+def fmt_delta(d: float | None, tr: Translator | None = None) -> str:
+    """A relative difference as a class reads it: ``+7.5%``; one that rounds to zero is
+    ``0.0%`` (never ``-0.0%``), and a nonzero one that rounds to zero says ``<0.1%``
+    with its sign instead of looking like none. Numbers in ``tr``'s format (``+7,5%``)."""
+    if d is None:
+        return ""
+    tr = resolve(tr)
+    if round(d * 100, 1) == 0:
+        return tr.percent(0, 1) if d == 0 else ("+<" if d > 0 else "−<") + tr.percent(0.001, 1)
+    text = tr.percent(d, 1)
+    return (text if text.startswith("-") else "+" + text).replace("-", "−")
+
+
+def fmt_pair(ours: float | None, paper: float | None, max_decimals: int = 3, tr: Translator | None = None) -> tuple[str, str]:
+    """``(ours, paper)`` with one decimal, or as many more (up to ``max_decimals``) as
+    it takes for a difference to show: 1.024M beside the paper's 1M reads ``1.02`` vs
+    ``1.00``, not ``1.0`` vs ``1.0`` next to ``+2.4%``. Numbers in ``tr``'s format."""
+    tr = resolve(tr)
+
+    def f(v, d):
+        return "" if v is None else tr.decimal(v, d)
+
+    d = 1
+    if ours is not None and paper is not None and ours != paper:
+        while d < max_decimals and f(ours, d) == f(paper, d):
+            d += 1
+    return f(ours, d), f(paper, d)
 
 
 def width_header() -> tuple[str, ...]:

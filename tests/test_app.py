@@ -109,6 +109,102 @@ def test_paper_table_notes_show_the_arithmetic_literally():
     assert paper_view.note_text("2,712 * 112*112") == "2,712 × 112×112"
 
 
+def test_paper_table_at_another_input_size_keeps_the_errata_explained():
+    """At 200×300 the three errata used to lose their explanation ("differs ... in params,
+    ops, shape"); now they keep it and the rest is put down to the input size, once."""
+    spec = presets.preset("googlenet").with_options(input_shape=(200, 300, 3))
+    at = run_app(config.spec_to_query(spec), view="paper")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    for label in ("convolution 7x7/2", "inception (4c)", "inception (5a)"):
+        assert f"**{label}**" in warnings and "the paper's numbers are off" in warnings
+    assert "differs from the paper" not in " ".join(i.value for i in at.info)
+    assert any("Input 200×300" in i.value and "height × width" in i.value for i in at.info)
+    statuses = set(at.dataframe[0].value["status"])
+    assert statuses == {"paper error", "input size", "agrees"}
+
+
+def test_paper_table_deltas_are_never_minus_zero_and_visible():
+    at = run_app(view="paper")
+    df = at.dataframe[0].value.set_index("layer")
+    assert df.loc["inception (4e)", "Δ ops"] == "−<0.1%"  # 169,996,288 vs 170M; was "−0.0%"
+    assert (df.loc["linear", "ops M (here)"], df.loc["linear", "ops M (paper)"]) == ("1.02", "1.00")  # was 1.0 vs 1.0
+    assert not any(v.startswith(("-0.0", "−0.0")) for v in df["Δ ops"].tolist() + df["Δ params"].tolist())
+
+
+def test_graph_legend_explains_the_edit_mark_only_when_drawn():
+    """The block detail's legend explained ✎ although no ✎ was drawn."""
+    spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200})
+    at = run_app(config.spec_to_query(spec), view="graph")
+    legend = lambda: " ".join(m.value for m in at.markdown)  # noqa: E731
+    dot = lambda: at.get("graphviz_chart")[-1].proto.spec  # noqa: E731
+    assert "✎" in dot() and "✎ = edited" in legend()  # the overview marks 4c
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()  # 3a is not edited
+    assert "✎" not in dot() and "✎ = edited" not in legend()
+    spec = spec.with_block("inception_3a", **{"5x5": 40})
+    at = run_app(config.spec_to_query(spec), view="graph")
+    at.radio(key="graph-view").set_value("Block detail: inception_3a").run()
+    assert "5x5 conv, 40 filters ✎" in dot() and "✎ = edited" in legend()
+    # left to right the slider counts columns
+    at.radio(key="graph-layout").set_value("left to right").run()
+    assert any(s.label == "Overview: nodes per column" for s in at.slider)
+
+
+def test_every_view_agrees_on_the_numbers():
+    """The walk-through's "done when": the same total, MACs and block numbers in the
+    header, Blocks, Graph, Compare, Code and Paper Table 1 for an edited model."""
+    spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}).with_options(input_shape=(200, 300, 3))
+    report = counter.analyze(spec)
+    total_text, macs_text = f"{report.total_params:,}", f"{report.total_macs:,}"
+    at = run_app(config.spec_to_query(spec), view="blocks")
+    assert (total(at), macs(at)) == (total_text, macs_text)
+    row = report.row("inception_4c")
+    editor = next(d for d in at.dataframe if d.proto.editing_mode).value
+    assert editor.loc["inception_4c", "params"] == f"{row.params:,}"
+    open_view(at, "graph")
+    overview = at.get("graphviz_chart")[-1].proto.spec
+    assert f"{total_text} params, {macs_text} MACs" in overview
+    open_view(at, "compare")
+    table = next(d.value for d in at.dataframe if "Δ params" in getattr(d.value, "columns", [])).set_index("block")
+    assert table.loc["whole model", "params K (current)"] == f"{report.total_params / 1000:,.1f}"
+    assert table.loc["whole model", "MACs M (current)"] == f"{report.total_macs / 1e6:,.1f}"
+    assert table.loc["inception_4c", "params K (current)"] == f"{row.params / 1000:,.1f}"
+    open_view(at, "code")
+    assert f"{total_text} parameters" in code_caption(at)
+    open_view(at, "paper")
+    df = at.dataframe[0].value.set_index("layer")
+    assert df.loc["inception (4c)", "params K (here)"].startswith(f"{row.weights / 1024:,.1f}")
+    assert df.loc["inception (4c)", "status"] == "edited"
+
+
+def code_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if "Plain Keras 3" in c.value)
+
+
+def test_code_caption_agrees_with_the_header(monkeypatch):
+    """With the auxiliary classifiers on, the header counts them (10,071,886) and the code
+    did not: the caption used to claim
+    "same parameters". It now derives its claim from the two counts."""
+    from inception_viz import codegen
+
+    plain = run_app(view="code")
+    assert "the same network as the app: 6,998,552 parameters" in code_caption(plain)
+    spec = presets.preset("googlenet").with_options(aux=True)
+    report = counter.analyze(spec)
+    aux = sum(r.params for r in report.rows if r.aux)
+    at = run_app(config.spec_to_query(spec), view="code")
+    assert not at.exception
+    text = code_caption(at)
+    if codegen.code_params(spec) != report.total_params:  # before the code writes the aux heads
+        assert "same network" not in text
+        assert f"{codegen.code_params(spec):,} parameters, not the header's {report.total_params:,} ({-aux:+,})" in text
+        assert "auxiliary classifiers" in text
+    # once the code holds every parameter of the header, the caption says "same"
+    monkeypatch.setattr(codegen, "code_params", lambda s: counter.analyze(s).total_params)
+    at = run_app(config.spec_to_query(spec), view="code")
+    assert f"the same network as the app: {report.total_params:,} parameters" in code_caption(at)
+
+
 def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
     """A height in pixels (38 per row) guessed the row height and left two empty rows
     under the table; the table's own content height has none. AppTest does not keep an
@@ -136,11 +232,12 @@ VIEW_MARKS = {
     "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
     "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
     "seed": lambda at: any(r.key == "seed-padding" for r in at.radio),
-    "compare": lambda at: any(s.key == "compare-pick" for s in at.selectbox),
+    "compare": lambda at: any(s.key.startswith("compare-pick@") for s in at.selectbox),
     "code": lambda at: any("def inception(" in c.value for c in at.code),
     "instantiate": lambda at: any(t.key == "tf-on" for t in at.toggle),
     "predictions": lambda at: any(t.key == "pred-on" for t in at.toggle),
     "receptive": lambda at: any(t.key == "rf-on" for t in at.toggle),
+    "featurevis": lambda at: any(r.key == "fv-mode" for r in at.radio),
 }
 
 
@@ -342,7 +439,8 @@ def test_compare_tab_shows_the_other_models_totals():
 def test_block_table_and_its_edited_cells():
     g = presets.preset("googlenet")
     table = blocks_view.block_table(g.with_block("inception_3b", **{"5x5": 1}), counter.analyze(g.with_block("inception_3b", **{"5x5": 1})))
-    assert table.loc["inception_3b", "vs preset"] == "5x5: 96→1"
+    assert table.loc["inception_3b", "vs preset"] == "✎ 5x5: 96→1"
+    assert list(table.columns)[0] == "vs preset"  # first: never cut off at the right edge
     assert table.loc["inception_3a", "vs preset"] == "="
     assert table.loc["inception_3a", "params"] == "163,696"
     # the highlight table: only edited blocks, only the changed cells styled
@@ -351,6 +449,28 @@ def test_block_table_and_its_edited_cells():
     assert list(styler.data.index) == ["inception_3b"]
     html = styler.to_html()
     assert html.count(blocks_view.EDITED_CELL.split(";")[0]) == 1
+
+
+def test_the_editor_itself_marks_the_edits():
+    """The README promises the edits are visible; the editor used to show nothing (the
+    orange cells were in a second table, its "vs preset" column cut off)."""
+    import json
+
+    spec = presets.preset("googlenet").with_block("inception_3b", **{"5x5": 1}).with_block("inception_4c", **{"5x5": 70})
+    at = run_app(config.spec_to_query(spec), view="blocks")
+    assert not at.exception
+    editor = next(d for d in at.dataframe if d.proto.editing_mode)
+    columns = json.loads(editor.proto.columns)
+    assert columns["5x5"]["label"] == "5x5 ✎"
+    assert columns["5x5"]["help"] == "✎ edited against the googlenet preset in: inception_3b (96→1), inception_4c (64→70)"
+    assert columns["3x3"]["label"] == "3x3" and "help" not in columns["3x3"]
+    assert columns["vs preset"]["pinned"] is True
+    df = editor.value
+    assert list(df.columns)[0] == "vs preset"
+    assert df.loc["inception_3b", "vs preset"] == "✎ 5x5: 96→1" and df.loc["inception_3a", "vs preset"] == "="
+    plain = run_app(view="blocks")
+    labels = json.loads(next(d for d in plain.dataframe if d.proto.editing_mode).proto.columns)
+    assert not any("✎" in c.get("label", "") for c in labels.values())
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
@@ -368,7 +488,7 @@ def test_block_table_edits_widths_and_forms():
     assert total(at) == "7,154,328"  # the same edit as the number input above
     # the table was redrawn from the new spec (a new key, the new value, the diff column)
     assert at.data_editor[0].value.loc["inception_3a", "3x3"] == 256
-    assert at.data_editor[0].value.loc["inception_3a", "vs preset"] == "3x3: 128→256"
+    assert at.data_editor[0].value.loc["inception_3a", "vs preset"] == "✎ 3x3: 128→256"
     edit_table(at, {3: {"naive": True}})  # row 3 = inception_4b to Figure 2(a)
     spec = presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256}).with_block(
         "inception_4b", **{"3x3_reduce": 0, "5x5_reduce": 0, "pool_proj": 0}
@@ -392,6 +512,10 @@ def test_config_upload_loads_and_bad_upload_keeps_the_model():
     at.sidebar.file_uploader[0].upload("lecture.json", good, "application/json").run()
     assert not at.exception and not errors(at)
     assert total(at) == counter.fmt_int(counter.analyze(spec).total_params)
+    # a confirmation naming the file (there was none)
+    assert [s.value for s in at.success] == [f"Loaded lecture.json: the googlenet preset with 1 edited block, {total(at)} parameters."]
+    at.run()
+    assert not at.success  # once
     at.sidebar.file_uploader[0].upload("broken.json", b'{"preset": "googlenet", "blocks": {"inception_9z": {}}}', "application/json").run()
     msg = errors(at)
     assert len(msg) == 1 and msg[0].startswith("broken.json: blocks: no block") and "inception_5b" in msg[0]
@@ -400,16 +524,89 @@ def test_config_upload_loads_and_bad_upload_keeps_the_model():
     assert "a config is at most 262,144" in errors(at)[0]
 
 
+def app_compare_exact(other):
+    from inception_viz.views import compare as compare_view
+
+    return compare_view.blocks_compare(counter.analyze(presets.preset("googlenet")), counter.analyze(other))
+
+
+@pytest.mark.parametrize("name", ["block", "simplified"])
+def test_lrn_box_is_unticked_and_disabled_without_lrn_layers(name):
+    """`block` and `simplified` ("No LRN") used to show the LRN box ticked (greyed)."""
+    at = run_app({"preset": name})
+    box = widget(at.checkbox, "opt-lrn@")
+    assert box.value is False and box.disabled
+    assert "no LRN layers" in box.help
+    aux = widget(at.checkbox, "opt-aux@")
+    assert aux.value is False and aux.disabled
+    # another option changes nothing else: the spec keeps its own lrn value (the URL too)
+    before = at.session_state.spec
+    widget(at.number_input, "opt-height@").set_value(before.input_shape[0] + 8).run()
+    after = at.session_state.spec
+    assert after.lrn == before.lrn and after.aux == before.aux and after.input_shape[0] == before.input_shape[0] + 8
+    # googlenet has LRN: ticked and enabled
+    widget(at.selectbox, "preset@").set_value("googlenet").run()
+    box = widget(at.checkbox, "opt-lrn@")
+    assert box.value is True and not box.disabled
+
+
+def metric_proto(at: AppTest, label: str):
+    return next(m.proto for m in at.metric if m.label == label)
+
+
+def test_output_size_delta_points_the_way_the_output_went():
+    """10 classes instead of 1000 used to read "↑ preset: 1x1x1000"."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    at = run_app({"preset": "googlenet", "classes": "10"})
+    m = metric_proto(at, "Output size")
+    assert m.body == "1x1x10" and m.delta == "preset: 1x1x1000"
+    assert m.direction == MetricProto.MetricDirection.DOWN
+    at = run_app({"preset": "googlenet", "classes": "2000"})
+    assert metric_proto(at, "Output size").direction == MetricProto.MetricDirection.UP
+    # same number of values, another shape: no arrow
+    assert app.output_delta((2, 1, 10), (1, 2, 10)) == ("preset: 1x2x10", "off")
+    assert app.output_delta((1, 1, 10), (1, 1, 10)) == (None, "off")
+
+
+def test_compare_never_keeps_a_stale_choice_and_fits_the_page():
+    """After a switch to `naive`, Compare used to keep "preset naive": every row +0. The
+    pick is kept per preset and starts from a model that is not the current one; picking
+    the current model itself says so instead of a table of zeros."""
+    at = run_app(view="compare")
+    assert at.selectbox(key="compare-pick@googlenet").value == "preset naive"
+    widget(at.selectbox, "preset@").set_value("naive").run()
+    assert not at.exception
+    assert at.selectbox(key="compare-pick@naive").value == "preset googlenet"
+    naive, paper = counter.analyze(presets.preset("naive")), counter.analyze(presets.preset("googlenet"))
+    assert metrics(at)["Parameters: googlenet"] == f"{paper.total_params:,}"
+    table = next(d.value for d in at.dataframe if "Δ params" in getattr(d.value, "columns", []))
+    assert table.set_index("block").loc["whole model", "Δ params"] == f"{paper.total_params - naive.total_params:+,}"
+    # narrow enough for a projected page: ten columns, K and M labelled in the headers
+    assert list(table.columns) == ["block", "widths (other)", "output (current)", "output (other)",
+                                   "params K (current)", "params K (other)", "Δ params",
+                                   "MACs M (current)", "MACs M (other)", "Δ MACs"]
+    at.selectbox(key="compare-pick@naive").set_value("preset naive").run()
+    assert any(i.value.startswith("Same as current") for i in at.info)
+    assert not any("Δ params" in getattr(d.value, "columns", []) for d in at.dataframe)
+
+
 def test_compare_with_an_uploaded_config():
     at = run_app(view="compare")
-    at.selectbox(key="compare-pick").set_value("an uploaded config").run()
+    at.selectbox(key="compare-pick@googlenet").set_value("an uploaded config").run()
     other = presets.preset("googlenet").with_block("inception_4e", **{"5x5": 256})
     at.file_uploader(key="compare-upload").upload("other.json", config.dumps_config(other).encode(), "application/json").run()
     assert not at.exception
     report = counter.analyze(other)
     assert metrics(at)["Parameters: other.json"] == counter.fmt_int(report.total_params)
     table = next(d.value for d in at.dataframe if {"block", "Δ params"} <= set(getattr(d.value, "columns", [])))
-    row = table.set_index("block").loc["inception_4e"]
+    assert table.set_index("block").loc["inception_4e", "widths (other)"] == "256-160-320-32-256-128"
+    assert table.set_index("block").loc["inception_3a", "widths (other)"] == "same"
+    # K = 1000: 4e's 868,352 params; exact numbers in the CSV download
+    assert table.set_index("block").loc["inception_4e", "params K (current)"] == "868.4"
+    csv = next(b for b in at.get("download_button") if b.proto.label.startswith("Download the comparison"))
+    assert csv is not None
+    row = app_compare_exact(other).set_index("block").loc["inception_4e"]
     # 4e's 5x5 conv: +128 filters * (25*32 + 1) = 102,528; 4e's output grows by 128 channels,
     # which pool4 passes on to 5a's 1x1, 3x3_reduce, 5x5_reduce and pool_proj: see the whole row
     assert row["Δ params"] == "+102,528"

@@ -104,7 +104,7 @@ def test_sidebar_code_and_graph_downloads_are_the_exports(served, tmp_path):
 
     # the overview's wrap slider is the CLI's --wrap
     at.radio(key="graph-view").set_value("Overview").run()
-    at.slider(key="graph-wrap").set_value(3).run()
+    at.slider(key="graph-wrap-LR").set_value(3).run()  # one slider per layout (its label says rows or columns)
     check(served, spec, "dot", exports.graph_dot(spec, "overview", "LR", 3))
 
 

@@ -66,10 +66,14 @@ def test_section_is_off_until_switched_on_and_random_weights_say_meaningless():
     assert not at.toggle(key="pred-on").value
     # the first page already shows the sample photo (decoded with Pillow, no TensorFlow)
     first = next(iter(images.SAMPLES))
-    assert any(c.startswith(f"{first} (") and "pixels)" in c for c in image_captions(at).splitlines())
+    # one size convention (height × width, as the network and the tables): the photo's
+    # caption used to give width × height ("cat (448x298 pixels)")
+    h, w, _ = images.load_sample(first).shape
+    assert f"{first} ({h}x{w} pixels, height × width)" in image_captions(at).splitlines()
     at.toggle(key="pred-on").set_value(True).run()
     assert not at.exception, at.exception
     assert RANDOM_NOTE in [w.value for w in at.warning]
+    assert f"{first}, as the network sees it (224x224, height × width)" in image_captions(at)
     assert "pixel values scaled from 0-255 to -1..1" in captions(at)
     # default feature maps: inception_3a, one mosaic per branch + the concat, channels from Table 1
     text = image_captions(at)
@@ -152,14 +156,48 @@ def test_block_preset_explains_why_there_is_nothing_to_run():
     assert any("32x32x64 inputs, not images" in i.value for i in at.info)
 
 
+def enlarge_box(at, where: str):
+    return next(n for n in at.number_input if n.key.startswith(f"pred-enlarge-ch:{where}:"))
+
+
+def test_enlarged_channel_starts_on_the_most_active_one():
+    """It used to start on channel 0, which on a photo was all dark ("mean 0, max 0")."""
+    from inception_viz import inference
+    from inception_viz.weights import random_weights
+
+    at = start()
+    which = at.selectbox(key="pred-enlarge-map").value
+    # an independent pass of the same runner: the channel with the largest mean
+    spec = preset("googlenet")
+    runner = inference.get_runner(spec, random_weights(0))
+    acts = runner.activations(images.load_sample(at.selectbox(key="pred-sample").value))
+    layer = inference.group_layers(spec, "inception_3a")[which]
+    act = acts[layer][0]
+    means = act.reshape(-1, act.shape[-1]).mean(axis=0)
+    best = int(np.argmax(means))
+    assert means[best] > 0
+    assert enlarge_box(at, f"inception_3a:{which}").value == best
+    assert f"{layer} channel {best}: mean {means[best]:.4g}" in image_captions(at)
+
+
+def test_most_active_channel_breaks_ties_by_max():
+    a = np.zeros((4, 4, 3), np.float32)
+    a[0, 0, 1] = 8.0  # mean 0.5, max 8
+    a[:, :, 2] = 0.5  # mean 0.5, max 0.5
+    assert images.most_active_channel(a) == 1
+    a[1, 1, 2] = 1.0
+    assert images.most_active_channel(a[None]) == 2  # a batch of one reads the same
+
+
 def test_switching_maps_and_classes_never_leaves_a_stale_widget_value():
     at = start()
     at.selectbox(key="pred-enlarge-map").set_value("3x3").run()
-    at.number_input(key="pred-enlarge-ch:inception_3a:3x3").set_value(100).run()
+    enlarge_box(at, "inception_3a:3x3").set_value(100).run()
     assert "inception_3a_3x3 channel 100" in image_captions(at)
     at.selectbox(key="pred-enlarge-map").set_value("5x5").run()  # 32 channels only
     assert not at.exception, at.exception
-    assert "inception_3a_5x5 channel 0" in image_captions(at)
+    assert enlarge_box(at, "inception_3a:5x5").value < 32
+    assert f"inception_3a_5x5 channel {enlarge_box(at, 'inception_3a:5x5').value}:" in image_captions(at)
     at.session_state["spec"] = preset("googlenet").with_options(classes=10)
     at.session_state["gen"] = 2
     at.run()
@@ -167,3 +205,28 @@ def test_switching_maps_and_classes_never_leaves_a_stale_widget_value():
     assert at.slider(key="pred-k:10").max == 10
     chart = [c for c in at.get("plotly_chart") if c.key == "chart-predictions"]
     assert len(chart) == 1 and "Top 5 of 10 classes" in chart[0].proto.spec
+
+
+def test_a_keras_file_of_random_weights_is_loaded_not_pretrained():
+    """A .keras saved from random weights used to be called "pretrained"; its metadata
+    says it is untrained, so every view says "loaded"."""
+    from inception_viz import exports
+    from inception_viz import weights as W
+
+    g = preset("googlenet")
+    data = exports.keras_bytes(g, W.random_weights(0))  # what Instantiate's download gives
+    edited = g.with_block("inception_4c", **{"3x3": 200})
+    at = start(spec=edited, gen=1, error=None)
+    at.radio(key="pred-source").set_value("A weights file").run()
+    at.file_uploader(key="pred-weights-file").upload("googlenet.keras", data, "application/octet-stream").run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert RANDOM_NOTE in warnings  # untrained: predictions are meaningless
+    assert "keeps its loaded weights" in warnings and "pretrained" not in warnings
+    df = at.dataframe[-1].value
+    status = dict(zip(df["layer"], df["weights"]))
+    assert status["inception_4c"] == "partly loaded" and status["conv1"] == "loaded"
+    assert not any("pretrained" in str(v) for v in df.to_numpy().ravel())
+    dot = at.get("graphviz_chart")[-1].proto.spec
+    assert "pretrained" not in dot and ">loaded<" in dot
+    assert not any("pretrained" in m.value for m in at.markdown)

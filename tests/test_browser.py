@@ -137,3 +137,49 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             assert page.get_by_role("tab", name="Charts").get_attribute("aria-selected") == "true"
         finally:
             browser.close()
+
+
+def test_lecture_walk_what_only_a_browser_shows(server, tmp_path):
+    """Issue 19's walk-through: the left-to-right overview's text is as large as top to
+    bottom, Compare's table fits the page (no sideways scroll: the MACs columns show), and
+    the config download is named after the edit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1250}, accept_downloads=True)
+            page.goto(server + "/?preset=googlenet&view=graph", wait_until="domcontentloaded")
+            svg = page.locator('[data-testid="stGraphVizChart"] svg').first
+            svg.wait_for(state="visible", timeout=RENDER_MS)
+            page.wait_for_timeout(1000)
+
+            def text_height() -> float:
+                label = page.locator('[data-testid="stGraphVizChart"] svg text', has_text="inception_3b").first
+                return label.bounding_box()["height"]
+
+            top_to_bottom = text_height()
+            page.get_by_text("left to right").click()
+            page.get_by_text("Overview: nodes per column").wait_for(timeout=RENDER_MS)
+            page.wait_for_timeout(2000)
+            # shrunk to the page's width, the left-to-right text measured 20 px against 33 px
+            assert text_height() >= 0.9 * top_to_bottom
+
+            # Compare: the grid needs no sideways scroll, its last column (Δ MACs) is in view
+            page.get_by_role("tab", name="Compare").click()
+            grid = page.locator('[data-testid="stDataFrame"]').first
+            grid.wait_for(state="visible", timeout=RENDER_MS)
+            page.wait_for_timeout(1500)
+            overflow = page.evaluate(
+                """() => { const s = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
+                           return s ? s.scrollWidth - s.clientWidth : -1; }""")
+            assert 0 <= overflow <= 1, f"the comparison table scrolls sideways by {overflow} px"
+
+            # an edited model's config download is named after the edit
+            page.goto(server + "/?preset=googlenet&inception_3a=64-96-256-16-32-32", wait_until="domcontentloaded")
+            page.get_by_text("7,154,328", exact=True).first.wait_for(timeout=RENDER_MS)
+            with page.expect_download(timeout=RENDER_MS) as info:
+                page.get_by_role("button", name="Download config JSON").click()
+            assert re.fullmatch(r"googlenet-edited-[0-9a-f]{8}\.json", info.value.suggested_filename)
+        finally:
+            browser.close()

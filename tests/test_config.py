@@ -375,3 +375,20 @@ def test_the_apps_view_parameter_is_not_part_of_the_model():
     assert "view" not in q
     for view in ("graph", "nonsense", ["graph", "paper"]):
         assert spec_from_query({**q, "view": view}) == spec
+
+
+def test_file_stem_names_the_model_and_its_edit():
+    """The config download was always googlenet.json, edited or not."""
+    import hashlib
+    import json
+
+    from inception_viz.config import file_stem, spec_to_config
+
+    g = preset("googlenet")
+    assert file_stem(g) == "googlenet" and file_stem(preset("naive")) == "naive"
+    a = g.with_block("inception_3a", **{"3x3": 256})
+    b = g.with_block("inception_3a", **{"3x3": 255})
+    digest = hashlib.sha256(json.dumps(spec_to_config(a), sort_keys=True).encode()).hexdigest()[:8]
+    assert file_stem(a) == f"googlenet-edited-{digest}"
+    assert file_stem(a) != file_stem(b) and file_stem(a) == file_stem(g.with_block("inception_3a", **{"3x3": 256}))
+    assert file_stem(g.with_options(input_shape=(200, 300, 3))).startswith("googlenet-edited-")

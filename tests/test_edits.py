@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inception_viz import presets
-from inception_viz.edits import apply_table_edits, edited_blocks, with_form
+from inception_viz.edits import apply_table_edits, edited_blocks, edited_widths, with_form
 from inception_viz.spec import SpecError
 
 
@@ -42,3 +42,12 @@ def test_apply_table_edits_rules():
             apply_table_edits(g, {0: {"1x1": bad}}, names)
     with pytest.raises(SpecError, match="no row"):
         apply_table_edits(g, {99: {"1x1": 1}}, names)
+
+
+def test_edited_widths_name_each_changed_width_with_both_values():
+    g = presets.preset("googlenet")
+    assert edited_widths(g) == {}
+    s = g.with_block("inception_4c", **{"5x5": 70, "1x1": 128}).with_block("inception_3a", **{"3x3": 1})
+    # 4c's 1x1 is its preset value (128): not an edit
+    assert edited_widths(s) == {"inception_3a": {"3x3": (128, 1)}, "inception_4c": {"5x5": (64, 70)}}
+    assert list(edited_widths(s)) == edited_blocks(s)

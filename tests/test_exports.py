@@ -216,9 +216,16 @@ def test_text_and_graph_exports_are_what_the_app_shows():
     assert exports.graph_dot(spec, "overview", "LR", 3) == graph.overview_dot(report, "LR", {"inception_3a"}, 3).encode()
     assert exports.graph_dot(spec, "block:inception_4c") == graph.block_dot(report, "inception_4c").encode()
     assert exports.edited_blocks(spec) == {"inception_3a"}
-    assert exports.file_name(spec, "svg", "block:inception_4c") == "googlenet_inception_4c.svg"
-    assert exports.file_name(spec, "onnx") == "googlenet.onnx"
-    assert exports.file_name(spec, "weights") == "googlenet.weights.h5"
+    # an edited model's files carry the edit (issue 19: not always googlenet.*)
+    from inception_viz.config import file_stem
+
+    stem = file_stem(spec)
+    assert stem.startswith("googlenet-edited-")
+    assert exports.file_name(spec, "svg", "block:inception_4c") == f"{stem}_inception_4c.svg"
+    assert exports.file_name(spec, "onnx") == f"{stem}.onnx"
+    assert exports.file_name(spec, "weights") == f"{stem}.weights.h5"
+    assert exports.file_name(preset("googlenet"), "onnx") == "googlenet.onnx"
+    assert exports.graph_dot(spec, "block:inception_3a").count("✎".encode()) == 1  # as the app draws it
     assert set(exports.FORMATS) == {"onnx", "keras", "weights", "py", "dot", "svg", "png", "csv", "json"}
 
 

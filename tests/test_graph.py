@@ -179,11 +179,43 @@ def test_overview_marks_pretrained_and_fresh_layers():
     assert f'style="{dashed}"' in node("inception_4d")
     assert f'color="{green}"' in node("inception_4e") and ">pretrained<" in node("inception_4e")
     assert "pretrained" not in node("inception_3a") and "fresh" not in node("inception_3a")  # no status given
-    assert f'112x112x64 · 9.47 K · <FONT COLOR="{green}"><B>pretrained</B>' in source  # conv1, in the stem group
+    # conv1, in the stem group: its status in a cell of its own beside the line (appended
+    # to the line, the browser drew a dangling "· … pretrained")
+    assert f'112x112x64 · 9.47 K</TD><TD ALIGN="LEFT"><FONT COLOR="{green}"><B>pretrained</B>' in source
+    assert "· <FONT" not in source
     assert "fresh init" in source  # the head's linear layer, in the head group
     assert "pretrained" not in graph.overview_dot(report)  # without weights nothing is claimed
     if shutil.which("dot"):
         assert render.render(source, "svg").lstrip().startswith(b"<")
+
+
+def test_untrained_loaded_weights_are_never_called_pretrained():
+    """A .keras file saved from random weights carries them, but they are not "pretrained"."""
+    report = counter.analyze(presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}))
+    status = {"conv1": "pretrained", "inception_4c": "partly pretrained", "linear": "fresh"}
+    source = graph.overview_dot(report, status=status, trained=False)
+    assert "pretrained" not in source
+    assert ">loaded<" in source and ">partly loaded<" in source and "fresh init" in source
+    assert graph.status_text("partly pretrained", trained=True) == "partly pretrained"
+
+
+def test_labels_use_one_arrow():
+    """The head read "linear 1024 -> 1000 → 1x1x1000": two arrows for one idea."""
+    for name in presets.PRESET_NAMES:
+        report = counter.analyze(presets.preset(name).with_options(aux=True))
+        for source in [graph.overview_dot(report)] + [graph.block_dot(report, b) for b in report.spec.block_names[:1]]:
+            labels = "".join(part.split("]")[0] for part in source.split("label=")[1:])
+            assert "-&gt;" not in labels and "->" not in labels, name
+    assert "linear 1024 → 1000 → 1x1x1000" in graph.overview_dot(counter.analyze(presets.preset("googlenet")))
+
+
+def test_block_detail_marks_edited_convs():
+    """The legend explained ✎ although the block detail drew none."""
+    spec = presets.preset("googlenet").with_block("inception_3a", **{"3x3": 256, "pool_proj": 40})
+    source = graph.block_dot(counter.analyze(spec), "inception_3a", edited={"3x3", "pool_proj"})
+    assert source.count("✎") == 2
+    assert "3x3 conv, 256 filters ✎" in source and "1x1 proj, 40 filters ✎" in source
+    assert "✎" not in graph.block_dot(counter.analyze(spec), "inception_3a")
 
 
 def test_receptive_fields_in_labels():

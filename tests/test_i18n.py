@@ -522,7 +522,7 @@ def test_blocks_table_error_in_spanish():
 
 def test_compare_in_spanish():
     at = spanish_view("compare")
-    pick = at.selectbox(key="compare-pick")
+    pick = at.selectbox(key="compare-pick@googlenet")
     assert pick.label == "Comparar el modelo actual con" and pick.value == "preset naive"  # values stay English
     assert "una configuración subida" in pick.options and "preset googlenet" in pick.options
     naive = counter.analyze(presets.preset("naive"))
@@ -531,7 +531,13 @@ def test_compare_in_spanish():
     delta = naive.total_params - GOOGLENET.total_params
     assert next(x for x in at.metric if x.label == "Parámetros: naive").delta == f"{delta:+,} respecto del actual".replace(",", ".")
     table = next(d for d in at.dataframe if "Δ params" in d.value.columns)
-    assert column_labels(table)["Δ params"] == "Δ parámetros" and column_labels(table)["block"] == "bloque"
+    labels = column_labels(table)
+    assert labels["Δ params"] == "Δ parámetros" and labels["block"] == "bloque" and labels["params K (current)"] == "parámetros K (actual)"
     assert table.value["block"].iloc[-1] == "modelo completo"
-    assert table.value["params (current)"].iloc[-1] == "6.998.552"
+    # the whole model: 6,998,552 params = 6,998.552 K -> "6.998,6" with Spanish marks; the delta exact
+    assert table.value["params K (current)"].iloc[-1] == "6.998,6"
+    assert table.value["Δ params"].iloc[-1] == f"{delta:+,}".replace(",", ".")
+    # the CSV is a file format: English keys and numbers, a Spanish file name
+    csv = next(b for b in at.get("download_button") if b.proto.label == "Descargar la comparación (CSV, números exactos)")
+    assert csv is not None
     assert at.radio(key="compare-metric").options == ["parámetros", "MACs"]

@@ -114,9 +114,35 @@ def test_edited_and_missing_rows():
     # options that change nothing in Table 1's rows
     no_lrn = compare(analyze(googlenet().with_options(lrn=False, aux=True)))
     assert [c.status for c in no_lrn] == [c.status for c in compare()]
-    # a different input size: the shapes differ, so unflagged rows say "differs"
+    # a different input size: the shapes and ops differ because of the input alone
     small = {c.name: c for c in compare(analyze(googlenet().with_options(input_shape=(112, 112, 3))))}
-    assert small["inception_3a"].status == "differs" and "shape" in small["inception_3a"].note
+    assert small["inception_3a"].status == "input size" and "112×112 input" in small["inception_3a"].note
+
+
+@pytest.mark.parametrize("shape", [(200, 300, 3), (112, 112, 3), (320, 320, 3)])
+def test_other_input_sizes_keep_the_errata_and_blame_the_input_for_the_rest(shape):
+    """At 200×300 conv1, 4c and 5a used to read "differs from the paper in params, ops,
+    shape" although their parameters do not depend on the input size. Each row is judged
+    as the same model counted at 224×224 (a second count): the errata stay errata, and
+    what differs only at this size is labelled as the input's doing."""
+    h, w, _ = shape
+    by = {c.name: c for c in compare(analyze(googlenet().with_options(input_shape=shape)))}
+    at_224 = {c.name: c for c in compare()}
+    for name, c in by.items():
+        if name in FLAGGED:
+            assert c.status == "paper error", name
+            assert c.note.startswith(ERRATA[name][1]) and f"{h}×{w} input" in c.note, name
+        else:
+            assert c.status in ("input size", "agrees"), (name, c.status)
+        # parameters do not depend on the input size (global pooling before the linear layer)
+        assert c.weights == at_224[name].weights, name
+    # the 3a row: 28x28 at 224x224; at 200x300 the stem's four stride-2 steps give 25x37
+    assert by["inception_3a"].status == "input size"
+    assert "output and ops follow" in by["inception_3a"].note.lower()
+    assert by["pool1"].note.startswith("Output follows")  # a pool has no ops to blame
+    # an edit at another input size is still an edit
+    edited = {c.name: c for c in compare(analyze(googlenet().with_options(input_shape=shape).with_block("inception_4c", **{"1x1": 100})))}
+    assert edited["inception_4c"].status == "edited" and f"{h}×{w} input" in edited["inception_4c"].note
 
 
 def test_table1_widths_equal_presets():
@@ -153,3 +179,19 @@ def test_transcription_hard_coded_spot_checks():
     assert by["inception_4e"].output == (14, 14, 832)
     assert by["pool5"].patch == "7x7/1"
     assert paper.width_header() == ("1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj")
+
+
+def test_deltas_and_values_show_a_difference_when_there_is_one():
+    """The app read "−0.0%" for 4e's ops and "1.0 vs 1.0" beside "+2.4%" for the linear
+    layer's ops (1024*1000 MACs = 1.024M against the paper's 1M)."""
+    by = {c.name: c for c in compare()}
+    # 4e: 169,996,288 MACs against the paper's 170M: -0.0022 %
+    assert by["inception_4e"].macs == 169_996_288
+    assert paper.fmt_delta(by["inception_4e"].ops_delta) == "−<0.1%"
+    assert paper.fmt_delta(0.0) == "0.0%" and paper.fmt_delta(0.0004) == "+<0.1%"
+    assert paper.fmt_delta(0.075) == "+7.5%" and paper.fmt_delta(-0.05) == "−5.0%"
+    assert by["linear"].macs == 1024 * 1000
+    assert paper.fmt_pair(by["linear"].ops_m, by["linear"].paper.ops_m) == ("1.02", "1.00")
+    assert paper.fmt_pair(by["inception_4e"].ops_m, 170) == ("169.996", "170.000")
+    assert paper.fmt_pair(112.0, 112.0) == ("112.0", "112.0")
+    assert paper.fmt_pair(None, 2.7) == ("", "2.7")

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .. import i18n
 from ..i18n import N_
-from . import blocks, charts, code, compare, graph, instantiate, paper, predictions, receptive, seed
+from . import blocks, charts, code, compare, featurevis, graph, instantiate, paper, predictions, receptive, seed
 from .context import ViewContext
 
 
@@ -37,6 +37,7 @@ VIEWS: tuple[View, ...] = (
     View("instantiate", N_("Instantiate"), instantiate),
     View("predictions", N_("Predictions & feature maps"), predictions),
     View("receptive", N_("Receptive fields"), receptive),
+    View("featurevis", N_("Feature visualisation"), featurevis),
 )
 #: The view a page opens on when the URL names none (or one that does not exist).
 DEFAULT_VIEW = VIEWS[0]

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import counter, presets
-from ..edits import apply_table_edits, edited_blocks, reference_widths, with_form
+from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_widths, with_form
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
@@ -86,23 +86,39 @@ def block_inputs_ui(spec, report, focus: str) -> None:
 # -- all blocks -----------------------------------------------------------------------
 
 
+#: What marks an edit in the editor: in the edited columns' headers and the rows' *vs preset*.
+EDIT_MARK = "✎"
+
+
 def block_table(spec, report) -> pd.DataFrame:
+    """One row per block: *vs preset* first (``=`` or ``✎ 3x3: 128→256``, so the edit is
+    visible where the editing happens), the six widths, the form, shapes and params."""
     tr = current()
-    base = presets.preset(spec.preset)
+    edits = edited_widths(spec)
     rows = []
     for b in spec.blocks:
         r = report.row(b.name)
-        ref = base.block(b.name).widths if b.name in base.block_names else b.widths
-        changed = [f"{k}: {ref[k]}→{v}" for k, v in b.widths.items() if ref[k] != v]
+        changed = [f"{k}: {was}→{now}" for k, (was, now) in edits.get(b.name, {}).items()]
         rows.append({
+            "vs preset": f"{EDIT_MARK} " + ", ".join(changed) if changed else "=",
             **b.widths,
             "naive": b.is_naive,
             "input": shape_str(r.input_shape),
             "output": shape_str(r.output_shape),
             "params": tr.int(r.params),
-            "vs preset": ", ".join(changed) or "=",
         })
     return pd.DataFrame(rows, index=list(spec.block_names))
+
+
+def edits_by_width(spec) -> dict[str, list[str]]:
+    """Width key -> ``inception_3b (96→1)`` for each block where that width differs from
+    the preset: the editor's header reads ``5x5 ✎`` and its tooltip lists them
+    (st.data_editor cannot style a cell; a header can carry the mark)."""
+    out: dict[str, list[str]] = {k: [] for k in WIDTH_KEYS}
+    for name, widths in edited_widths(spec).items():
+        for k, (was, now) in widths.items():
+            out[k].append(f"{name} ({was}→{now})")
+    return out
 
 
 def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
@@ -125,7 +141,14 @@ def table_ui(spec, report) -> None:
                  "Tick *naive* for Figure 2(a); untick to restore the reductions."))
     key = wkey("table")
     names = list(spec.block_names)
-    width_cols = {k: st.column_config.NumberColumn(k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d") for k in WIDTH_KEYS}
+    edits = edits_by_width(spec)
+    width_cols = {
+        k: st.column_config.NumberColumn(
+            f"{k} {EDIT_MARK}" if edits[k] else k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d",
+            help=_("{mark} edited against the {preset} preset in: {blocks}").format(
+                mark=EDIT_MARK, preset=spec.preset, blocks=", ".join(edits[k])) if edits[k] else None)
+        for k in WIDTH_KEYS
+    }
     st.data_editor(
         block_table(spec, report),
         key=key,
@@ -133,7 +156,11 @@ def table_ui(spec, report) -> None:
         column_config={
             **width_cols,
             "naive": st.column_config.CheckboxColumn(_(COLUMN_LABELS["naive"])),
-            **{c: st.column_config.TextColumn(_(COLUMN_LABELS[c])) for c in ("input", "output", "params", "vs preset")},
+            **{c: st.column_config.TextColumn(_(COLUMN_LABELS[c])) for c in ("input", "output", "params")},
+            # first and pinned: never cut off at the right edge of a projected page
+            "vs preset": st.column_config.TextColumn(
+                _(COLUMN_LABELS["vs preset"]), pinned=True, width="medium",
+                help=_("{mark} what differs from the {preset} preset in this block").format(mark=EDIT_MARK, preset=spec.preset)),
         },
         width="stretch",
     )
@@ -151,5 +178,6 @@ def table_ui(spec, report) -> None:
             st.rerun()
     edited = edited_blocks_styler(spec)
     if edited is not None:
-        st.caption(_("Edited against the {preset} preset (changed cells in orange):").format(preset=spec.preset))
+        st.caption(_("Edited against the {preset} preset ({mark} in the editor above; changed cells in orange):").format(
+            preset=spec.preset, mark=EDIT_MARK))
         st.dataframe(edited, width="stretch")

@@ -91,10 +91,17 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, theme=None, key=key)
 
 
-def graphviz(source: str) -> None:
-    """A DOT graph at the font sizes it asks for."""
-    st.html(GRAPH_CSS)
-    st.graphviz_chart(source, width="stretch")
+#: A graph drawn at its own size (not shrunk to the page) scrolls sideways instead.
+NATURAL_CSS = ('<style>[data-testid="stGraphVizChart"] { overflow-x: auto; } '
+               '[data-testid="stGraphVizChart"] svg { max-width: none !important; }</style>')
+
+
+def graphviz(source: str, natural: bool = False) -> None:
+    """A DOT graph at the font sizes it asks for. ``natural``: at the graph's own size,
+    scrolling sideways where it is wider than the page, instead of shrunk to the page's
+    width (a wide left-to-right overview would otherwise shrink its text)."""
+    st.html(GRAPH_CSS + (NATURAL_CSS if natural else ""))
+    st.graphviz_chart(source, width="content" if natural else "stretch")
 
 
 def export_button(label: str, fmt: str, spec, data, *, view: str = "overview", where=None, **kwargs):

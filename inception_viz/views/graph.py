@@ -25,29 +25,46 @@ def render(ctx: ViewContext) -> None:
                     format_func=lambda v: _("Overview") if v == "Overview" else _("Block detail: {block}").format(block=focus))
     rankdir = c2.radio(_("Layout"), list(LAYOUTS), horizontal=True, key="graph-layout", persist_state=PERSIST,
                        format_func=lambda v: _(LAYOUTS[v]))
-    wrap = c3.slider(_("Overview: nodes per row"), 2, 8, 4, key="graph-wrap", help=_("Fewer nodes per row = larger text"),
-                     persist_state=PERSIST)
     rankdir = "TB" if rankdir == "top to bottom" else "LR"
-    edited = set(ctx.edited)
-    # the DOT shown is the DOT downloaded, and the one `export --format dot` writes (in
-    # English; the app's in the page's language)
+    wrap = wrap_ui(c3, rankdir)
+    # the DOT shown is the DOT downloaded, and the one `export --format dot` writes (the
+    # CLI's in English, the app's in the page's language)
     which = "overview" if view == "Overview" else f"block:{focus}"
     dot = exports.graph_dot(spec, which, rankdir, wrap, tr=tr)
-    graphviz(dot.decode("utf-8"))
+    source = dot.decode("utf-8")
+    # left to right the overview is wider than tall: shrunk to the page its text would be
+    # smaller than top to bottom, so it keeps its own size and scrolls sideways
+    graphviz(source, natural=rankdir == "LR")
     legend = " ".join(
         f'<span style="background:{BRANCH_COLORS[k]};color:white;padding:2px 8px;border-radius:4px;margin-right:6px">{graph.branch_label(k, tr)}</span>'
         for k in BRANCH_KEYS
     )
-    st.markdown(legend + (" " + _("✎ = edited against the preset") if edited else ""), unsafe_allow_html=True)
+    # explain ✎ exactly when the graph on screen draws one
+    st.markdown(legend + (" " + _("✎ = edited against the preset") if "✎" in source else ""), unsafe_allow_html=True)
     downloads_ui(spec, dot, which, rankdir, wrap)
+
+
+#: What the overview's wrap setting means in each layout: (label, default, help), msgids.
+#: Top to bottom it wraps rows (fewer nodes per row: a narrower graph, larger text); left
+#: to right the same rows are columns, and more nodes per column make the graph narrower.
+WRAP = {
+    "TB": (N_("Overview: nodes per row"), 4, N_("Fewer nodes per row = a narrower graph = larger text")),
+    "LR": (N_("Overview: nodes per column"), 8, N_("More nodes per column = fewer columns = larger text")),
+}
+
+
+def wrap_ui(col, rankdir: str) -> int:
+    """The overview's wrap slider, named for the layout (one key per layout, so each keeps
+    its own value)."""
+    label, default, help_text = WRAP[rankdir]
+    return col.slider(_(label), 2, 8, default, key=f"graph-wrap-{rankdir}", help=_(help_text), persist_state=PERSIST)
 
 
 def downloads_ui(spec, dot: bytes, which: str, rankdir: str, wrap: int) -> None:
     """DOT (``exports.graph_dot``, on screen), SVG and PNG (rendered on the click) of the
     graph ``which``, from :mod:`inception_viz.exports`, in the page's language."""
     d1, d2, d3 = st.columns(3)
-    tr = current()
-    args = (spec, which, rankdir, wrap, tr)
+    args = (spec, which, rankdir, wrap, current())
     export_button(_("Download DOT"), "dot", spec, dot, view=which, where=d1)
     if dot_available():
         export_button(_("Download SVG"), "svg", spec, lambda: exports.graph_svg(*args), view=which, where=d2)

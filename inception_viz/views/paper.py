@@ -7,27 +7,15 @@ import streamlit as st
 
 from .. import paper
 from ..graph import shape_str
-from ..i18n import N_, _, current
+from ..i18n import N_, _, current, ngettext
 from .context import ViewContext
 
-STATUS_COLORS = {"agrees": "#D9F2E3", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
+STATUS_COLORS = {"agrees": "#D9F2E3", "input size": "#E8F0E0", "paper error": "#FFE7B3", "edited": "#DCEBFA", "differs": "#F9D0D0", "missing": "#EEEEEE"}
 #: The status column's words (the statuses themselves stay English: the CLI's contract).
 STATUS_LABELS = {
-    "agrees": N_("agrees"), "paper error": N_("paper error"), "edited": N_("edited"), "differs": N_("differs"),
-    "missing": N_("missing"),
+    "agrees": N_("agrees"), "input size": N_("input size"), "paper error": N_("paper error"), "edited": N_("edited"),
+    "differs": N_("differs"), "missing": N_("missing"),
 }
-
-
-def _num(v) -> str:
-    return "" if v is None else current().decimal(v, 1)
-
-
-def _pct(d) -> str:
-    """A signed relative difference: ``+2.3%`` / ``-0.4%`` (``+2,3%`` in Spanish)."""
-    if d is None:
-        return ""
-    text = current().percent(d, 1)
-    return text if text.startswith("-") else "+" + text
 
 
 def note_text(note: str) -> str:
@@ -37,20 +25,23 @@ def note_text(note: str) -> str:
 
 
 def table(comps) -> pd.DataFrame:
+    tr = current()
     rows = []
     for c in comps:
         p = c.paper
+        params_here, params_paper = paper.fmt_pair(c.params_k if p.params_k is not None else None, p.params_k, tr=tr)
+        ops_here, ops_paper = paper.fmt_pair(c.ops_m if p.ops_m is not None else None, p.ops_m, tr=tr)
         rows.append({
             _("layer"): p.label,  # the paper's own row names stay as in the paper
             _("output (paper)"): shape_str(p.output),
             _("output (here)"): shape_str(c.output) if c.output else "—",
-            _("params K (paper)"): _num(p.params_k),
-            _("params K (here)"): _num(c.params_k if p.params_k is not None else None),
-            _("Δ params"): _pct(c.params_delta),
-            _("ops M (paper)"): _num(p.ops_m),
-            _("ops M (here)"): _num(c.ops_m if p.ops_m is not None else None),
-            _("Δ ops"): _pct(c.ops_delta),
-            _("status"): _(STATUS_LABELS.get(c.status, c.status)),
+            _("params K (paper)"): params_paper,
+            _("params K (here)"): params_here,
+            _("Δ params"): paper.fmt_delta(c.params_delta, tr),
+            _("ops M (paper)"): ops_paper,
+            _("ops M (here)"): ops_here,
+            _("Δ ops"): paper.fmt_delta(c.ops_delta, tr),
+            _("status"): _(STATUS_LABELS[c.status]) if c.status in STATUS_LABELS else c.status,
         })
     return pd.DataFrame(rows)
 
@@ -70,6 +61,18 @@ def render(ctx: ViewContext) -> None:
     # "content": exactly as tall as its rows (a height in pixels guessed the row height
     # and left empty rows under the last one)
     st.dataframe(styled, width="stretch", hide_index=True, height="content")
+    sized = [c for c in comps if c.status == "input size"]
+    if sized:
+        h, w, _depth = spec.input_shape
+        st.info(ngettext(
+            "**Input {h}×{w}** (height × width), not the paper's {ph}×{pw}: {n} row differs only in its output size "
+            "and ops, which follow the input; its parameters agree with the paper. Rows that differ at 224×224 too "
+            "keep their own explanation.",
+            "**Input {h}×{w}** (height × width), not the paper's {ph}×{pw}: {n} rows differ only in their output size "
+            "and ops, which follow the input; their parameters agree with the paper. Rows that differ at 224×224 too "
+            "keep their own explanation.",
+            len(sized),
+        ).format(h=h, w=w, ph=paper.PAPER_INPUT[0], pw=paper.PAPER_INPUT[1], n=len(sized)))
     for c in comps:
         note = note_text(c.note_text(tr))
         if c.status == "paper error":

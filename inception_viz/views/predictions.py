@@ -9,6 +9,7 @@ import streamlit as st
 
 from .. import graph
 from ..counter import fmt_int
+from ..graph import shape_str
 from ..spec import Dense, SpecError
 from .common import (PERSIST, chart, decode_image, get_runner, graphviz, model_downloads, sample_image, weights_from_bytes,
                      zoo_weights)
@@ -18,14 +19,16 @@ WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
+#: The one size convention of the app (the network's and every table's): height first.
+HW = "height × width"
 
 
-def _zoo_missing_ui() -> None:
+def _zoo_missing_ui(prefix: str = "pred") -> None:
     from inception_viz import weights as W
 
     st.info(f"The ImageNet weights (googlenet-12.onnx, {fmt_int(W.ZOO_SIZE)} bytes) are not in {W.cache_dir()} yet.")
     c1, c2 = st.columns(2)
-    if c1.button("Download from the ONNX Model Zoo", key="pred-download"):
+    if c1.button("Download from the ONNX Model Zoo", key=f"{prefix}-download"):
         bar = st.progress(0.0, text="Downloading googlenet-12.onnx…")
         try:
             W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=f"{fmt_int(d)} of {fmt_int(t)} bytes"))
@@ -33,7 +36,7 @@ def _zoo_missing_ui() -> None:
             st.error(str(exc))
             return
         st.rerun()
-    local = c2.text_input("…or the path of a copy on this machine", key="pred-zoo-path", persist_state=PERSIST,
+    local = c2.text_input("…or the path of a copy on this machine", key=f"{prefix}-zoo-path", persist_state=PERSIST,
                           placeholder="/media/usb/googlenet-12.onnx")
     if local:
         try:
@@ -46,24 +49,25 @@ def _zoo_missing_ui() -> None:
                f"{W.cache_dir()} (or set INCEPTION_VIZ_CACHE), or upload it under “{WEIGHT_SOURCES[2]}”.")
 
 
-def weights_ui():
+def weights_ui(prefix: str = "pred"):
     """The chosen weights, or ``None`` while none are available. A bad file shows an error
-    and keeps the last good weights."""
+    and keeps the last good weights. ``prefix`` starts the widget keys: the view that draws
+    them (Feature visualisation calls this with its own)."""
     import hashlib
 
     from inception_viz import weights as W
 
-    source = st.radio("Weights", WEIGHT_SOURCES, key="pred-source", persist_state=PERSIST, horizontal=True)
+    source = st.radio("Weights", WEIGHT_SOURCES, key=f"{prefix}-source", persist_state=PERSIST, horizontal=True)
     if source == WEIGHT_SOURCES[0]:
         return W.random_weights(0)
     if source == WEIGHT_SOURCES[1]:
         path = W.cached_zoo_path()
         if path is None:
-            _zoo_missing_ui()
+            _zoo_missing_ui(prefix)
             return None
         return zoo_weights(str(path), path.stat().st_mtime_ns)
     up = st.file_uploader("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app", type=["onnx", "keras", "h5"],
-                          key="pred-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
+                          key=f"{prefix}-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
         st.info("Upload a weights file: the ONNX Model Zoo's googlenet-12.onnx, or a .keras / .weights.h5 saved by this app.")
         return None
@@ -72,11 +76,11 @@ def weights_ui():
         weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
         st.error(f"{up.name}: {exc}")
-        last = st.session_state.get("pred-good-weights")
+        last = st.session_state.get(f"{prefix}-good-weights")
         if last is not None:
             st.caption(f"Still using {last.label}.")
         return last
-    st.session_state["pred-good-weights"] = weights
+    st.session_state[f"{prefix}-good-weights"] = weights
     return weights
 
 
@@ -105,31 +109,35 @@ def image_ui():
     return up.name, rgb
 
 
-def transfer_ui(spec, runner) -> None:
-    """Which layers carry the loaded weights after the lecturer's edits."""
+def transfer_ui(spec, runner, trained: bool) -> None:
+    """Which layers carry the loaded weights after the lecturer's edits. Untrained weights
+    (a ``.keras`` saved from random weights: its metadata says so) are "loaded", never
+    "pretrained"."""
     t = runner.transfer
     n_all = len(t.pretrained) + len(t.fresh)
+    kept = "pretrained" if trained else "loaded"
     if not t.fresh:
         st.caption(f"All {n_all} layers with weights carry the loaded weights.")
         return
     st.warning(f"{len(t.fresh)} of {n_all} layers with weights no longer fit the loaded weights after your edits and "
-               "were freshly initialised; every other layer keeps its pretrained weights.")
+               f"were freshly initialised; every other layer keeps its {kept} weights.")
+    words = {s: graph.status_text(s, trained) for s in graph.WEIGHT_STATUS_STYLE}
     status = t.layer_status(spec)
-    rows = [{"layer": name, "weights": s} for name, s in status.items() if s != "no weights"]
-    with st.expander("Which layers are pretrained", expanded=True):
-        graphviz(graph.overview_dot(runner.report, status=status))
+    rows = [{"layer": name, "weights": words.get(s, s)} for name, s in status.items() if s != "no weights"]
+    with st.expander(f"Which layers are {kept}", expanded=True):
+        graphviz(graph.overview_dot(runner.report, status=status, trained=trained))
         st.markdown(
             " ".join(
                 f'<span style="border:3px {"solid" if "dashed" not in style else "dashed"} {color};padding:2px 8px;'
-                f'border-radius:4px;margin-right:6px">{text}</span>'
-                for text, color, style in graph.WEIGHT_STATUS_STYLE.values()
+                f'border-radius:4px;margin-right:6px">{words[s]}</span>'
+                for s, (_, color, style) in graph.WEIGHT_STATUS_STYLE.items()
             ),
             unsafe_allow_html=True,
         )
         branches = runner.transfer.branch_status(spec)
         for r in rows:
             if r["layer"] in branches:
-                r.update({f"branch {k}": v for k, v in branches[r["layer"]].items()})
+                r.update({f"branch {k}": words.get(v, v) for k, v in branches[r["layer"]].items()})
         st.dataframe(pd.DataFrame(rows).fillna(""), width="stretch", hide_index=True)
 
 
@@ -149,16 +157,21 @@ def feature_maps_ui(spec, runner, acts, shown) -> None:
         title = key if group == "stem" else (f"{group} (concat)" if key == "concat" else f"branch {key}")
         cols[i % len(cols)].image(
             m.image, output_format="PNG", width="stretch",
-            caption=f"{title}: {len(m.order)} channels of {h}x{w}; colour scale {m.vmin:.3g} (dark) … {m.vmax:.3g} (yellow)",
+            caption=f"{title}: {len(m.order)} channels of {shape_str((h, w))}; colour scale {m.vmin:.3g} (dark) … {m.vmax:.3g} (yellow)",
         )
-    st.caption("One colour scale per mosaic (its minimum and maximum over all channels); white separates channels."
+    st.caption(f"Sizes are {HW}, as everywhere in the app. "
+               "One colour scale per mosaic (its minimum and maximum over all channels); white separates channels."
                + (" Channels sorted by mean activation, largest first." if sort == "mean" else ""))
     c1, c2 = st.columns([1, 1])
     which = c1.selectbox("Enlarge one channel of", list(mosaics), key="pred-enlarge-map", persist_state=PERSIST)
     m = mosaics[which]
-    # the key carries the map, so a channel number valid for one map never overflows another
-    channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, int(m.order[0]),
-                                  key=f"pred-enlarge-ch:{group}:{which}", persist_state=PERSIST))
+    # start on the most active channel (channel 0 of a photo's map can be all dark); the key
+    # carries the map (a channel number valid for one map never overflows another) and that
+    # channel (another image or other weights start again on their own most active one)
+    first = images.most_active_channel(acts[layers[which]])
+    channel = int(c2.number_input(f"Channel (0–{len(m.order) - 1})", 0, len(m.order) - 1, first,
+                                  key=f"pred-enlarge-ch:{group}:{which}:{first}", persist_state=PERSIST,
+                                  help="Starts on the channel with the largest mean activation"))
     values = acts[layers[which]][0][:, :, channel]
     from .receptive import unit_field_ui  # here, not at the top: receptive imports this module
 
@@ -200,7 +213,7 @@ def render(ctx: ViewContext) -> None:
     name, rgb = image_ui()  # Pillow only: the sample photo shows before TensorFlow loads
     st.caption("Runs the network on this image. TensorFlow loads (a few seconds) only when you turn this on.")
     if not st.toggle("Run the network on an image", key="pred-on", persist_state=PERSIST):
-        st.image(rgb, caption=f"{name} ({rgb.shape[1]}x{rgb.shape[0]} pixels)", width=320)
+        st.image(rgb, caption=f"{name} ({shape_str(rgb.shape[:2])} pixels, {HW})", width=320)
         return
     weights = weights_ui()
     if weights is None:
@@ -220,10 +233,10 @@ def render(ctx: ViewContext) -> None:
     with st.expander("Download this model with these weights (.keras, ONNX)"):
         model_downloads(spec, weights, runner.model)
     if weights.by_layer is not None:
-        transfer_ui(spec, runner)
+        transfer_ui(spec, runner, weights.trained)
     has_head = inference.PROBS in acts and acts[inference.PROBS].ndim == 2
     c1, c2 = st.columns([1, 2])
-    c1.image(shown, caption=f"{name}, as the network sees it ({h}x{w})", width="stretch")
+    c1.image(shown, caption=f"{name}, as the network sees it ({shape_str((h, w))}, {HW})", width="stretch")
     preds = None
     if has_head:
         k = c2.slider("Top k", 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)

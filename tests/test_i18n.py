@@ -520,7 +520,7 @@ def test_blocks_table_error_in_spanish():
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
 
 
-def test_compare_in_spanish():
+def test_compare_in_spanish(served):
     at = spanish_view("compare")
     pick = at.selectbox(key="compare-pick@googlenet")
     assert pick.label == "Comparar el modelo actual con" and pick.value == "preset naive"  # values stay English
@@ -538,6 +538,8 @@ def test_compare_in_spanish():
     assert table.value["params K (current)"].iloc[-1] == "6.998,6"
     assert table.value["Δ params"].iloc[-1] == f"{delta:+,}".replace(",", ".")
     # the CSV is a file format: English keys and numbers, a Spanish file name
-    csv = next(b for b in at.get("download_button") if b.proto.label == "Descargar la comparación (CSV, números exactos)")
-    assert csv is not None
+    assert any(b.proto.label == "Descargar la comparación (CSV, números exactos)" for b in at.get("download_button"))
+    csv = served["comparacion-googlenet-vs-naive.csv"][1]
+    csv = csv.decode("utf-8") if isinstance(csv, bytes) else csv
+    assert csv.startswith("block,widths (current)") and '"6,998,552"' in csv
     assert at.radio(key="compare-metric").options == ["parámetros", "MACs"]

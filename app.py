@@ -26,7 +26,9 @@ demand.
 
 from __future__ import annotations
 
+import logging
 import math
+from typing import Callable
 
 import streamlit as st
 
@@ -44,6 +46,26 @@ from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, curr
 VIEW_KEY = "view"
 #: The input fields' names in the "needs a number" error (msgids).
 INPUT_NAMES = {"height": N_("height"), "width": N_("width"), "channels": N_("channels")}
+#: Where an unexpected failure's traceback goes (the server's log, never the page).
+log = logging.getLogger("inception_viz.app")
+
+
+def guarded(where: str, fn: Callable, *args):
+    """``fn(*args)``, but a failure stays inside ``where`` (a view, the sidebar, the
+    headline): a :class:`SpecError` shows its one line; anything else shows one generic line
+    that says what to do, and its traceback goes to the server's log only (no paths, no
+    code on the page). Everything after it on the page still renders. Streamlit's own
+    st.rerun()/st.stop() are BaseExceptions and pass through. Returns ``fn``'s result or
+    ``None`` after a failure."""
+    try:
+        return fn(*args)
+    except SpecError as exc:
+        st.error(str(exc))
+    except Exception:
+        log.exception("%s failed", where)
+        st.error(_("{part} failed unexpectedly (the details are in the server's log). Undo the last change or "
+                   "press “{reset}”; the rest of the page still works.").format(part=where, reset=_("Reset to the paper's GoogLeNet")))
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -80,7 +102,9 @@ def init_state() -> None:
 
 
 def sync_url(spec, view: View, lang: str) -> None:
-    query = {**config.spec_to_query(spec), VIEW_KEY: view.key, LANG_KEY: lang}
+    """The address bar: the spec's keys, the open view, the language, and every other key
+    the link came with (``utm_source``, ``fbclid``, ...) left as it was."""
+    query = {**config.merge_query(st.query_params.to_dict(), spec), VIEW_KEY: view.key, LANG_KEY: lang}
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
@@ -255,7 +279,7 @@ def open_view(ctx: ViewContext) -> None:
     view, tab = next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
     sync_url(ctx.spec, view, lang)
     with tab:
-        view.module.render(ctx)
+        guarded(_("The {view} view").format(view=_(view.label)), view.module.render, ctx)
 
 
 def main() -> None:
@@ -264,8 +288,10 @@ def main() -> None:
     spec = current_spec()
     report = counter.analyze(spec)
     base = counter.analyze(presets.preset(spec.preset))
-    focus = sidebar_ui(spec)
-    headline_ui(spec, report, base)
+    focus = guarded(_("The sidebar"), sidebar_ui, spec)
+    if focus is None and spec.blocks:  # the sidebar failed before its focus selector
+        focus = spec.block_names[0]
+    guarded(_("The headline"), headline_ui, spec, report, base)
     open_view(ViewContext(spec, report, base, focus))
 
 

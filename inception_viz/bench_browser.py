@@ -70,6 +70,7 @@ VIEW_CONTENT: dict[str, str] = {
     "Instantiate": '[data-testid="stCheckbox"]',  # the "Load TensorFlow" switch (TF loads on demand)
     "Predictions & feature maps": '[data-testid="stImage"] img',  # the sample image, before TF loads
     "Receptive fields": '[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]',  # the field table
+    "Feature visualisation": '[data-testid="stButton"] button[kind="primary"]',  # "Visualise" (TF loads on demand)
 }
 
 VIEWPORT = {"width": 1400, "height": 1000}

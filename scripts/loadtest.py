@@ -22,9 +22,10 @@ Three parts, each bounded in count and time (the script always stops by itself):
    (p50/p95) per kind of client, and the server's peak RSS (psutil, the server's whole
    process tree, sampled every 0.2 s).
 2. **Endurance**: one session's worth of width edits with a build after each, in-process
-   through the app's cached builder ``views.common.build_model`` (``st.cache_resource`` with
+   through the app's builder ``views.common.build_model`` (the process-wide registry of live
+   models it shares with Predictions, ``inference.cached_model``, at most
    ``MODEL_CACHE_ENTRIES``). Reports RSS over the run and how many built models are alive
-   (weak references): at most the cache limit.
+   (weak references): at most the registry's limit.
 3. **Thread-safety**: threads call ``build_model`` for the same spec at once (one model
    must come back, built once) and run forward passes of that shared model on different
    inputs; every output must equal the single-threaded output for the same input. The
@@ -580,7 +581,7 @@ def run_sessions(n: int, n_browser: int = 0, step_timeout_s: float = 180.0, tota
 
 
 def load_app():
-    """The app's module holding its cached builder (``build_model``,
+    """The app's module holding its cached builder (``build_model``, ``clear_models``,
     ``MODEL_CACHE_ENTRIES``): ``inception_viz.views.common``, shared by the views."""
     module = importlib.import_module("inception_viz.views.common")
     import streamlit.logger
@@ -590,16 +591,14 @@ def load_app():
 
 
 def _build(app, spec):
-    from inception_viz.config import dumps_config
-
-    return app.build_model(dumps_config(spec), "/CPU:0", spec)
+    return app.build_model(spec, "/CPU:0")
 
 
 def endurance(edits: int, time_limit_s: float = 1800.0) -> dict:
     """Part 2: ``edits`` width edits of one block, a build after each (every edit a new
     spec, so every build misses the cache: the worst case for memory)."""
     app = load_app()
-    app.build_model.clear()
+    app.clear_models()
     limit = app.MODEL_CACHE_ENTRIES
     proc = psutil.Process()
     base = preset("googlenet")
@@ -640,7 +639,7 @@ def endurance(edits: int, time_limit_s: float = 1800.0) -> dict:
         "rss_growth_per_edit_after_warmup_kb": round((rss[-1] - rss[warm]) / 1e3 / max(1, len(rss) - 1 - warm), 1) if rss else None,
         "wall_s": round(time.monotonic() - t0, 1),
     }
-    app.build_model.clear()
+    app.clear_models()
     gc.collect()
     return result
 
@@ -651,7 +650,7 @@ def thread_safety(threads: int, inputs_per_thread: int, seed: int = 0) -> dict:
     import numpy as np
 
     app = load_app()
-    app.build_model.clear()
+    app.clear_models()
     spec = preset("googlenet").with_block(EDIT_BLOCK, **{EDIT_WIDTH: 127})  # not the paper's 128: a fresh key
     # (a) concurrent cache misses for the same spec: one build, one object for everyone
     with ThreadPoolExecutor(threads) as pool:
@@ -674,7 +673,7 @@ def thread_safety(threads: int, inputs_per_thread: int, seed: int = 0) -> dict:
     top1 = [int(np.argmax(a)) for a in reference]
     # inputs differ, so outputs must differ too (a shared-state bug could hand every thread the same output)
     distinct_outputs = len({a.tobytes() for a in reference})
-    app.build_model.clear()
+    app.clear_models()
     gc.collect()
     result = {
         "threads": threads,

@@ -8,15 +8,15 @@ TensorFlow is imported only inside the cached builders, when a view asks for a m
 from __future__ import annotations
 
 import functools
-import gc
 
 import streamlit as st
 
-from .. import config, counter, exports, graph, i18n
+from .. import config, counter, exports, graph, i18n, limits
 from ..spec import SpecError
 
-#: Built Keras models kept in memory at once (each GoogLeNet is ~28 MB of weights).
-MODEL_CACHE_ENTRIES = 2
+#: Built Keras models kept in memory at once, Instantiate's and Predictions' together: one
+#: process-wide registry (:class:`inception_viz.limits.LiveModels`, also under a memory budget).
+MODEL_CACHE_ENTRIES = limits.MAX_LIVE_MODELS
 #: Config uploads larger than this are refused (also capped by .streamlit/config.toml).
 MAX_UPLOAD_BYTES = config.MAX_CONFIG_BYTES
 #: Widgets of a view keep their value while another view is open (lazy tabs do not draw
@@ -142,15 +142,23 @@ def keras_model_module():
     return keras_model
 
 
-def _release_model(model) -> None:
-    del model
-    gc.collect()
+def build_model(spec, device: str):
+    """The Keras model of ``spec`` on ``device`` (random weights, seed 0) from the same
+    process-wide registry as the Predictions view's runners
+    (:func:`inception_viz.inference.cached_model`): checked against the memory limit and the
+    live-model budget before anything is built (:class:`SpecError`, one line), at most
+    :data:`MODEL_CACHE_ENTRIES` models alive at once, one build at a time."""
+    from inception_viz import inference  # imports TensorFlow
+
+    with st.spinner("Building the Keras model…"):
+        return inference.cached_model(spec, weights=None, device=device)
 
 
-@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, show_spinner="Building the Keras model…", on_release=_release_model)
-def build_model(config_text: str, device: str, _spec):
-    """The Keras model of ``_spec`` on ``device``; keyed by the spec's full config text."""
-    return keras_model_module().build_keras(_spec, device=device, seed=0)
+def clear_models() -> None:
+    """Drop every live model of the registry (the load test starts from none)."""
+    from inception_viz import inference
+
+    inference._RUNNERS.clear()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the weights…")

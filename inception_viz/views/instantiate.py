@@ -6,11 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import config, figures
+from .. import config, figures, limits
 from ..counter import fmt_int
 from ..spec import SpecError
 from .common import PERSIST, build_model, chart, keras_model_module, model_downloads
 from .context import ViewContext
+
+
+#: The largest batch the latency input offers (fewer when the memory limit allows fewer).
+MAX_PROFILE_BATCH = 64
 
 
 def _summary(model) -> str:
@@ -37,7 +41,7 @@ def render(ctx: ViewContext) -> None:
         st.info(f"Press Build to create {spec.name} ({fmt_int(report.total_params)} params) on {device}.")
         return
     try:
-        model = build_model(key_text, device, spec)
+        model = build_model(spec, device)
     except SpecError as exc:
         st.error(str(exc))
         return
@@ -54,14 +58,25 @@ def render(ctx: ViewContext) -> None:
 
 def latency_ui(spec, model, device: str, built_key) -> None:
     st.subheader("Latency per block")
+    fits = min(MAX_PROFILE_BATCH, limits.max_batch(spec, purpose="profile"))
+    if fits < 1:
+        st.warning(f"Not even a batch of one image fits the memory limit ({limits.ENV_VAR} = "
+                   f"{limits.max_model_mb():,} MB) for timing every block: reduce widths or the input size.")
+        return
     c1, c2 = st.columns(2)
-    batch = c1.number_input("Batch size", 1, 64, 1, key="prof-batch", persist_state=PERSIST)
+    # the key carries the cap, so a batch accepted for a smaller model never overflows this one
+    batch = c1.number_input("Batch size", 1, fits, 1, key=f"prof-batch:{fits}", persist_state=PERSIST,
+                            help=f"At most {fits}: larger batches would not fit the memory limit ({limits.ENV_VAR})"
+                            if fits < MAX_PROFILE_BATCH else f"At most {MAX_PROFILE_BATCH}")
     repeats = c2.number_input("Timed runs (median)", 1, 100, 10, key="prof-repeats", persist_state=PERSIST)
     if st.button("Measure latency per block"):
         from inception_viz import profile
 
         with st.spinner(f"Timing every block on {device}…"):
-            st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
+            try:
+                st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
+            except SpecError as exc:
+                st.error(str(exc))
     timings = st.session_state.get("timings")
     if timings and timings[0] == built_key:
         rows = [{"block": t.name, "MACs per image": fmt_int(t.macs), "batch": t.batch,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import graph
+from .. import graph, limits
 from ..counter import fmt_int
 from ..graph import shape_str
 from ..spec import Dense, SpecError
@@ -19,6 +19,9 @@ WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "
 #: Uploaded weights files: the zoo's googlenet-12.onnx is 26.7 MiB.
 MAX_WEIGHTS_UPLOAD_MB = 64
 MAX_IMAGE_UPLOAD_MB = 20
+#: Each feature-map pixel is one mosaic pixel (a larger scale is checked against the memory
+#: limit the same way: ``limits.check(..., purpose="activations", scale=...)``).
+MOSAIC_SCALE = 1
 #: The one size convention of the app (the network's and every table's): height first.
 HW = "height × width"
 
@@ -149,7 +152,12 @@ def feature_maps_ui(spec, runner, acts, shown) -> None:
     group = c1.selectbox("Feature maps of", groups, index=1 if spec.blocks else 0, key="pred-group", persist_state=PERSIST)
     sort = c2.radio("Channel order", ("index", "mean"), key="pred-sort", persist_state=PERSIST, horizontal=True,
                     format_func=lambda s: "as in the layer" if s == "index" else "by mean activation")
-    mosaics = inference.block_mosaics(acts, runner.report, group, sort=sort)
+    try:  # the mosaics are images too: refuse them, not the server, when they would not fit
+        limits.check(spec, purpose="activations", scale=MOSAIC_SCALE)
+    except SpecError as exc:
+        st.error(str(exc))
+        return
+    mosaics = inference.block_mosaics(acts, runner.report, group, sort=sort, scale=MOSAIC_SCALE)
     layers = inference.group_layers(spec, group)
     cols = st.columns(min(3, len(mosaics)))
     for i, (key, m) in enumerate(mosaics.items()):
@@ -227,8 +235,8 @@ def render(ctx: ViewContext) -> None:
     except SpecError as exc:
         st.error(str(exc))
         return
-    if runner.note:
-        st.warning(runner.note)
+    for note in runner.notes:  # random / re-initialised weights, and every difference to training
+        st.warning(note)
     st.caption(f"Weights: {weights.label}. Preprocessing: {runner.preprocessing.description}")
     with st.expander("Download this model with these weights (.keras, ONNX)"):
         model_downloads(spec, weights, runner.model)
@@ -239,7 +247,9 @@ def render(ctx: ViewContext) -> None:
     c1.image(shown, caption=f"{name}, as the network sees it ({shape_str((h, w))}, {HW})", width="stretch")
     preds = None
     if has_head:
-        k = c2.slider("Top k", 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)
+        k = 1  # one class: a slider from 1 to 1 is no choice (and Streamlit refuses it)
+        if spec.classes > 1:
+            k = c2.slider("Top k", 1, min(20, spec.classes), min(5, spec.classes), key=f"pred-k:{spec.classes}", persist_state=PERSIST)
         preds = inference.top_k(acts[inference.PROBS][0], k, runner.labels)
         with c2:
             chart(inference.predictions_figure(preds, f"Top {k} of {spec.classes} classes"), "chart-predictions")

@@ -13,28 +13,32 @@ from .common import PERSIST
 from .context import ViewContext
 
 
-def table(row, focus: str, filters: int, padding: str) -> pd.DataFrame:
-    """The block's row beside plain 3x3 and 5x5 convs with ``filters`` filters."""
+def table(row, filters: int, padding: str) -> pd.DataFrame:
+    """The block's row beside plain 3x3 and 5x5 convs with ``filters`` filters
+    (:func:`inception_viz.counter.seed_comparison`): a conv that is not possible on this
+    map, or a ratio to a block without weights or multiply-adds, shows "—" and its note.
+    Words and numbers in the page's language."""
     tr = current()
-    c3 = counter.conv_baseline(row.input_shape, filters, 3, padding)
-    c5 = counter.conv_baseline(row.input_shape, filters, 5, padding)
-    out = []
-    models = (
-        (_("Inception {block}").format(block=focus), row),
-        (_("plain 3x3 conv, {n} filters").format(n=filters), c3),
-        (_("plain 5x5 conv, {n} filters").format(n=filters), c5),
-    )
-    for label, r in models:
-        out.append({
-            _("model"): label,
-            _("input"): shape_str(row.input_shape),
-            _("output"): shape_str(r.output_shape),
-            _("params"): tr.int(r.params),
-            _("params / block"): tr.decimal(r.params / row.params, 1, group=False) + "x",
-            _("MACs"): tr.int(r.macs),
-            _("MACs / block"): tr.decimal(r.macs / row.macs, 1, group=False) + "x" if row.macs else "",
-        })
-    return pd.DataFrame(out)
+
+    def num(v) -> str:
+        return "—" if v is None else tr.int(v)
+
+    def ratio(v) -> str:
+        return "—" if v is None else tr.decimal(v, 1, group=False) + "x"
+
+    out = [{
+        _("model"): r.model,
+        _("input"): shape_str(r.input_shape),
+        _("output"): _("not possible") if r.output_shape is None else shape_str(r.output_shape),
+        _("params"): num(r.params),
+        _("params / block"): ratio(r.params_ratio),
+        _("MACs"): num(r.macs),
+        _("MACs / block"): ratio(r.macs_ratio),
+        "note": r.note,
+    } for r in counter.seed_comparison(row, filters, padding, tr=tr)]
+    frame = pd.DataFrame(out)
+    # the note column only when a row has one; its header in the page's language
+    return frame.rename(columns={"note": _("note")}) if frame["note"].str.len().any() else frame.drop(columns="note")
 
 
 def render(ctx: ViewContext) -> None:
@@ -47,7 +51,7 @@ def render(ctx: ViewContext) -> None:
                        help=_("The lecture's slides use Keras's default, valid (32x32 → 28x28 for 5x5)"))
     maps = row.output_shape[2]
     st.subheader(_("{block} against plain convolutions with {maps} output maps").format(block=focus, maps=maps))
-    st.dataframe(table(row, focus, maps, padding), width="stretch", hide_index=True)
+    st.dataframe(table(row, maps, padding), width="stretch", hide_index=True)
     b = spec.block(focus)
     if spec.preset == "block" and b.width_tuple == presets.preset("block").block(focus).width_tuple:
         w = b.widths
@@ -56,4 +60,4 @@ def render(ctx: ViewContext) -> None:
             "{w1} + {w3} + {w5} + {wp} = {maps} (1x1 + 3x3 + 5x5 + pool projection). "
             "The slide's plain convs use 160 filters:"
         ).format(w1=w["1x1"], w3=w["3x3"], w5=w["5x5"], wp=w["pool_proj"], maps=maps))
-        st.dataframe(table(row, focus, 160, padding), width="stretch", hide_index=True)
+        st.dataframe(table(row, 160, padding), width="stretch", hide_index=True)

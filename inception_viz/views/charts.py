@@ -38,6 +38,6 @@ def field_chart(report) -> None:
     axis = 0
     if h != w:
         axis = st.radio(_("Receptive field along"), (0, 1), horizontal=True, key="chart-rf-axis", persist_state=PERSIST,
-                        format_func=lambda a: (_("height ({px} px)").format(px=tr.int(h)) if a == 0
-                                               else _("width ({px} px)").format(px=tr.int(w))))
+                        format_func=lambda a: (_("height ({px} px)").format(px=h) if a == 0
+                                               else _("width ({px} px)").format(px=w)))
     chart(figures.receptive_field_figure(report, axis, tr=tr), "chart-rf")

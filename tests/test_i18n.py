@@ -164,6 +164,20 @@ def test_paper_notes_in_spanish():
     assert "2.712 pesos" in notes["conv1"].note_text(es)
 
 
+
+def test_seed_rows_in_spanish():
+    """The seed comparison's labels and notes in the page's language; English by default."""
+    es = i18n.translator("es")
+    # a 2x2 map: a valid 3x3 conv is not possible there
+    row = counter.analyze(config.spec_from_query({"preset": "block", "input": "2x2x64"})).row("inception_3a")
+    english, spanish = counter.seed_comparison(row, 130), counter.seed_comparison(row, 130, tr=es)
+    assert [r.model for r in english] == ["Inception inception_3a", "plain 3x3 conv, 130 filters", "plain 5x5 conv, 130 filters"]
+    assert [r.model for r in spanish] == ["Inception inception_3a", "conv 3x3 simple, 130 filtros", "conv 5x5 simple, 130 filtros"]
+    assert english[1].note.startswith("not possible: a 3x3 valid conv needs a map of at least 3x3; this one is 2x2")
+    assert spanish[1].note == "imposible: una conv 3x3 valid necesita un mapa de al menos 3x3; este es de 2x2"
+    assert [(r.params, r.macs) for r in english] == [(r.params, r.macs) for r in spanish]  # only the words change
+
+
 # ---------------------------------------------------------------------------------------
 # the catalogue
 

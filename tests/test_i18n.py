@@ -162,6 +162,13 @@ def test_paper_notes_in_spanish():
     notes = {c.name: c for c in paper.compare(GOOGLENET)}
     assert notes["conv1"].note_text() == notes["conv1"].note  # English: the note itself
     assert "2.712 pesos" in notes["conv1"].note_text(es)
+    # at another input size the size note is a whole Spanish sentence too; English unchanged
+    small = {c.name: c for c in paper.compare(counter.analyze(config.spec_from_query({"input": "160x160x3"})))}
+    assert small["inception_3a"].note_text() == small["inception_3a"].note
+    assert small["inception_3a"].note_text(es).startswith("La salida")
+    assert small["inception_3a"].note_text(es).endswith("sigue a la entrada de 160×160 (alto × ancho; la del paper es de 224×224)") \
+        or "siguen a la entrada de 160×160" in small["inception_3a"].note_text(es)
+    assert small["conv1"].note_text(es).endswith("; la salida sigue a la entrada de 160×160 (alto × ancho; la del paper es de 224×224)")
 
 
 

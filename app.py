@@ -13,6 +13,10 @@ preset switch, an upload or a restored URL never leaves a stale widget value beh
 edit is accepted only if the analytic counter accepts the new spec; otherwise ``st.error``
 says what is wrong and the last good model stays on screen.
 
+Who is watching matters (``inception_viz.trust``): in shared mode, and in local mode for any
+browser not on the server's machine, no view shows a server path, and an unexpected exception
+shows only its type (``ServerError``), never a traceback.
+
 The page's language (``inception_viz.i18n``): the URL's ``lang``, else the browser's, else
 English, then the sidebar's selector (``st.session_state["lang"]``). Every run starts with
 ``i18n.use(lang)``, which sets it for this session's thread; views translate with
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import traceback
 from typing import Callable
 
 import streamlit as st
@@ -39,8 +44,8 @@ from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
-from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, export_button, localized,
-                                        uploaded_config, wkey)
+from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, error, export_button, localized,
+                                        uploaded_config, visitor_trusted, wkey)
 
 #: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
@@ -60,7 +65,7 @@ def guarded(where: str, fn: Callable, *args):
     try:
         return fn(*args)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)  # one line, no server paths for an untrusted visitor
     except Exception:
         log.exception("%s failed", where)
         st.error(_("{part} failed unexpectedly (the details are in the server's log). Undo the last change or "
@@ -232,7 +237,7 @@ def headline_ui(spec, report, base) -> None:
     if spec.description:
         st.caption(tr.gettext(spec.description))  # preset descriptions are msgids (presets.py)
     if st.session_state.error:
-        st.error(st.session_state.error)
+        error(st.session_state.error)
     notice = st.session_state.pop("notice", None)  # once, on the run after the upload
     if notice:
         st.success(notice)
@@ -282,8 +287,11 @@ def open_view(ctx: ViewContext) -> None:
         guarded(_("The {view} view").format(view=_(view.label)), view.module.render, ctx)
 
 
-def main() -> None:
-    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
+class ServerError(Exception):
+    """What an untrusted visitor sees of an unexpected exception: its type, no traceback."""
+
+
+def page() -> None:
     init_state()  # also i18n.use(the session's language) for this run
     spec = current_spec()
     report = counter.analyze(spec)
@@ -293,6 +301,24 @@ def main() -> None:
         focus = spec.block_names[0]
     guarded(_("The headline"), headline_ui, spec, report, base)
     open_view(ViewContext(spec, report, base, focus))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
+    # Streamlit's own handler (a widget callback, anything outside page()) is process-wide and
+    # cannot ask who is watching: it shows no traceback. page()'s handler below decides per
+    # visitor (inception_viz.trust): the lecturer's own browser gets the traceback.
+    if st.get_option("client.showErrorDetails") != "none":
+        st.set_option("client.showErrorDetails", "none")
+    try:
+        page()
+    except Exception as exc:  # noqa: BLE001 - an untrusted visitor sees no traceback (paths, account)
+        traceback.print_exc()  # for the lecturer's terminal
+        if visitor_trusted():
+            st.exception(exc)
+        else:  # never raised: no traceback, no chained cause; tests still see an exception element
+            st.exception(ServerError(f"Something went wrong on the server ({type(exc).__name__}); the lecturer's "
+                                     "terminal has the details. Your model is kept: reload the page to continue."))
 
 
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers

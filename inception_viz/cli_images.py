@@ -140,7 +140,10 @@ def cmd_weights(args) -> int:
     if args.action == "install":
         if not args.file:
             raise SpecError("weights install needs FILE (a copy of googlenet-12.onnx)")
-        dest = W.install_zoo_file(args.file)
+        try:
+            dest = W.install_zoo_file(args.file)
+        except SpecError as exc:  # the lecturer's own terminal: name the path they gave
+            raise SpecError(f"{args.file}: {exc}") from None
     else:
         last = [0]
 

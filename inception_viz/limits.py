@@ -32,9 +32,11 @@ The estimate (bytes, float32, batch ``n``)::
   gradient per block output (the backward pass).
 
 The limit is ``INCEPTION_VIZ_MAX_MODEL_MB`` megabytes (1 MB = 1,000,000 bytes), default
-:data:`DEFAULT_MAX_MODEL_MB` (4096). :class:`LiveModels` keeps the models the process holds
-at once (the app's Instantiate and Predictions views share one) under
-``INCEPTION_VIZ_MAX_LIVE_MB`` (default: the same number) and at most ``MAX_LIVE_MODELS``.
+:data:`DEFAULT_MAX_MODEL_MB` (4096), or :data:`SHARED_MAX_MODEL_MB` (1024) in shared mode
+(``INCEPTION_VIZ_SHARED``, see :mod:`inception_viz.trust`): a whole class builds models on
+one server, and GoogLeNet at 224x224 needs about 118 MB. :class:`LiveModels` keeps the
+models the process holds at once (the app's Instantiate and Predictions views share one)
+under ``INCEPTION_VIZ_MAX_LIVE_MB`` (default: the same number) and at most ``MAX_LIVE_MODELS``.
 
 Nothing here imports TensorFlow, so the app can check before it loads it.
 """
@@ -53,6 +55,7 @@ from .spec import ModelSpec, SpecError
 
 ENV_VAR = "INCEPTION_VIZ_MAX_MODEL_MB"
 DEFAULT_MAX_MODEL_MB = 4096
+SHARED_MAX_MODEL_MB = 1024
 MB = 1_000_000
 BYTES_PER_VALUE = 4  # float32
 WEIGHT_FACTOR = 2
@@ -127,9 +130,13 @@ def estimate_memory(spec: ModelSpec, batch: int = 1, purpose: str = "build", sca
 
 
 def max_model_mb(environ=None) -> int:
-    """The limit in MB: ``INCEPTION_VIZ_MAX_MODEL_MB`` if set, else 4096.
-    A malformed value is an error (silently ignoring it would hide the lecturer's intent)."""
-    return _env_mb(ENV_VAR, DEFAULT_MAX_MODEL_MB, environ)
+    """The limit in MB: ``INCEPTION_VIZ_MAX_MODEL_MB`` if set, else 1024 in shared mode and
+    4096 otherwise. A malformed value is an error (silently ignoring it would hide the
+    lecturer's intent)."""
+    from .trust import shared_mode
+
+    environ = os.environ if environ is None else environ
+    return _env_mb(ENV_VAR, SHARED_MAX_MODEL_MB if shared_mode(environ) else DEFAULT_MAX_MODEL_MB, environ)
 
 
 def _env_mb(var: str, default: int, environ=None) -> int:
@@ -274,6 +281,7 @@ __all__ = [
     "ENV_VAR",
     "LIVE_ENV_VAR",
     "DEFAULT_MAX_MODEL_MB",
+    "SHARED_MAX_MODEL_MB",
     "MemoryEstimate",
     "LiveModels",
     "estimate_memory",

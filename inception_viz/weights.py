@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -164,20 +163,67 @@ def download_zoo(
     return dest
 
 
+#: What the app shows for any path that is not the zoo file: one message for every case
+#: (missing, directory, device, unreadable, other size or content), so the page never says
+#: whether a server file exists or how large it is.
+INSTALL_REFUSED = (
+    f"that path is not a readable copy of {ZOO_FILENAME} (a regular file of {ZOO_SIZE:,} bytes "
+    f"with SHA-256 {ZOO_SHA256[:8]}…); nothing was installed"
+)
+
+
 def install_zoo_file(src: str | Path) -> Path:
     """Copy a ``googlenet-12.onnx`` obtained elsewhere into the cache after checking its
-    size and SHA-256 (for lecture halls without internet)."""
-    src = Path(src)
-    if not src.is_file():
-        raise SpecError(f"{src} does not exist")
-    if src.stat().st_size != ZOO_SIZE:
-        raise SpecError(f"{src.name} is {src.stat().st_size:,} bytes; the zoo's {ZOO_FILENAME} is {ZOO_SIZE:,} bytes")
-    digest = sha256_file(src)
-    if digest != ZOO_SHA256:
-        raise SpecError(f"{src.name} has SHA-256 {digest[:16]}…, expected {ZOO_SHA256[:16]}… ({ZOO_FILENAME} of the ONNX Model Zoo)")
-    dest = zoo_cache_path()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    size and SHA-256 (for lecture halls without internet).
+
+    The file is opened once (non-blocking, so a FIFO cannot hang the caller), must be a
+    regular file (``fstat``: no directory, device such as ``/dev/zero``, or socket; a
+    symlink counts as its target) of exactly :data:`ZOO_SIZE` bytes; it is hashed while it
+    is copied into a temporary file next to the cache entry, which replaces the entry only
+    if the SHA-256 is :data:`ZOO_SHA256`. Errors never contain the path or the file's own
+    size (the CLI puts the path it was given in front; the app shows
+    :data:`INSTALL_REFUSED` for every failure)."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(os.fspath(src), flags)
+    except FileNotFoundError:
+        raise SpecError("does not exist") from None
+    except (OSError, ValueError, TypeError):
+        raise SpecError("cannot be opened (permission, or not a file)") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(f"is not a regular file; expected a copy of {ZOO_FILENAME}")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size != ZOO_SIZE:
+            raise SpecError(f"is not the ONNX Model Zoo's {ZOO_FILENAME}: that file is {ZOO_SIZE:,} bytes")
+        dest = zoo_cache_path()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        n = 0
+        tmp_fd, tmp = tempfile.mkstemp(prefix=".googlenet-", suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(tmp_fd, "wb") as out:
+                try:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        n += len(chunk)
+                        if n > ZOO_SIZE:
+                            break
+                        h.update(chunk)
+                        out.write(chunk)
+                except OSError:
+                    raise SpecError("cannot be read") from None
+            if n != ZOO_SIZE or h.hexdigest() != ZOO_SHA256:
+                raise SpecError(f"is not the ONNX Model Zoo's {ZOO_FILENAME}: its SHA-256 is not {ZOO_SHA256[:16]}…")
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return dest
 
 

@@ -13,6 +13,7 @@ import onnxruntime as ort
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from _visitor import LOOPBACK, as_visitor
 from inception_viz import images, onnx_zoo
 from inception_viz.presets import preset
 from inception_viz.weights import RANDOM_NOTE, ZOO_PREPROCESSING
@@ -135,14 +136,15 @@ def test_transfer_after_an_edit_is_shown(zoo_file):
     assert any("Predictions of" in w.value or "re-initialised" in w.value for w in at.warning)
 
 
-def test_imagenet_without_cache_offers_download_and_bad_image_keeps_the_last():
+def test_imagenet_without_cache_offers_download_and_bad_image_keeps_the_last(monkeypatch):
+    as_visitor(monkeypatch, LOOPBACK, shared=False)  # the lecturer's own browser (issue 16)
     at = start()
     at.radio(key="pred-source").set_value("ImageNet (ONNX Model Zoo GoogLeNet)").run()
     assert not at.exception
     assert any("are not in" in i.value for i in at.info)
     assert at.button(key="pred-download")
     at.text_input(key="pred-zoo-path").set_value("/nonexistent/googlenet-12.onnx").run()
-    assert any("does not exist" in e.value for e in at.error)
+    assert any("not a readable copy of googlenet-12.onnx" in e.value for e in at.error)
     at.radio(key="pred-source").set_value("Random (untrained)").run()
     at.file_uploader(key="pred-image-file").upload("broken.jpg", b"\xff\xd8\xff\xe0 not really", "image/jpeg").run()
     assert not at.exception

@@ -47,9 +47,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture
 def server(tmp_path):
+    yield from run_server(tmp_path)
+
+
+def run_server(tmp_path, base_env=None, **env_overrides):
+    """``streamlit run app.py`` on a free loopback port with ``base_env`` (default: this
+    process's environment) plus ``env_overrides``; yields its URL, stops it afterwards."""
     port = free_port()
     log = tmp_path / "streamlit.log"
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**(os.environ if base_env is None else base_env), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_overrides}
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -183,3 +189,87 @@ def test_lecture_walk_what_only_a_browser_shows(server, tmp_path):
             assert re.fullmatch(r"googlenet-edited-[0-9a-f]{8}\.json", info.value.suggested_filename)
         finally:
             browser.close()
+
+
+# ---------------------------------------------------------------------------------------
+# issue 16: shared mode trusts no visitor; local mode trusts only the browser on this machine
+
+
+@pytest.fixture
+def fake_home(tmp_path):
+    home = tmp_path / "home" / "lecturerqx"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "INCEPTION_VIZ_CACHE"}
+    env.update(HOME=str(home), USER="lecturerqx", LOGNAME="lecturerqx")
+    return home, env
+
+
+UNTRUSTED = "are not installed on this server"  # only the untrusted branch says this
+
+
+def imagenet_weights_page(page, url: str, trusted: bool) -> str:
+    """Predictions on, ImageNet weights chosen (not installed): the page's text once the
+    branch for this visitor is drawn (the field for the trusted one, the lecturer's
+    instructions for anyone else: the same script run draws no field then)."""
+    page.goto(url + "/?view=predictions", wait_until="domcontentloaded")
+    page.get_by_text("Run the network on an image").click()
+    page.get_by_text("ImageNet (ONNX Model Zoo GoogLeNet)").click()
+    if trusted:
+        page.get_by_label(re.compile("path of a copy")).wait_for(timeout=RENDER_MS)
+    else:
+        page.get_by_text(UNTRUSTED).first.wait_for(timeout=RENDER_MS)
+    page.wait_for_timeout(500)
+    return page.locator("body").inner_text()
+
+
+def path_fields(page) -> int:
+    return page.get_by_label(re.compile("path of a copy")).count()
+
+
+def test_shared_mode_shows_no_path_field_and_no_home(tmp_path, fake_home):
+    from playwright.sync_api import sync_playwright
+
+    home, env = fake_home
+    gen = run_server(tmp_path, env, INCEPTION_VIZ_SHARED="1")
+    url = next(gen)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                text = imagenet_weights_page(page, url, trusted=False)  # from loopback: still not trusted
+                assert "python -m inception_viz weights download" in text
+                assert path_fields(page) == 0
+                assert page.get_by_role("button", name="Download from the ONNX Model Zoo").count() == 0
+                html = page.content()
+                for leak in (str(home), "lecturerqx", str(Path.home())):
+                    assert leak not in text and leak not in html, leak
+            finally:
+                browser.close()
+    finally:
+        next(gen, None)
+
+
+def test_local_mode_trusts_the_browser_on_this_machine_only(tmp_path, fake_home):
+    """The real client address and headers, as Streamlit's server sees them: the browser on
+    loopback gets the path field; the same browser with a proxy's X-Forwarded-For (uvicorn
+    makes that the client address) does not."""
+    from playwright.sync_api import sync_playwright
+
+    home, env = fake_home
+    gen = run_server(tmp_path, {k: v for k, v in env.items() if k != "INCEPTION_VIZ_SHARED"})
+    url = next(gen)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                text = imagenet_weights_page(page, url, trusted=True)
+                assert path_fields(page) == 1 and str(home) in text, text  # the lecturer sees the cache folder
+                proxied = browser.new_context(extra_http_headers={"X-Forwarded-For": "192.168.1.23"}).new_page()
+                text = imagenet_weights_page(proxied, url, trusted=False)
+                assert path_fields(proxied) == 0 and str(home) not in text and "lecturerqx" not in text
+            finally:
+                browser.close()
+    finally:
+        next(gen, None)

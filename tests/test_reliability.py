@@ -963,3 +963,82 @@ def test_cli_predict_refuses_an_absurd_model_before_building(capsys, tmp_path):
     assert main(["table", "--config", str(path), "--format", "csv"]) == 0
     capsys.readouterr()
     cli_bad(capsys, "predict", "cat", "--config", str(path), match="MB to build; the limit is")
+
+
+# ---------------------------------------------------------------------------------------
+# server paths a visitor types (issue 16): the Predictions view's "path of a copy on this
+# machine" exists only for the lecturer's own browser, and even there says nothing about
+# the file it was given: not whether it exists, not its size
+
+
+SECRET_TEXT = b"root:x:0:0:root:/root:/bin/bash\n" * 41  # 1,353 bytes, like /etc/passwd
+
+
+@pytest.fixture
+def probe_targets(tmp_path):
+    d = tmp_path / "server"
+    d.mkdir()
+    (d / "passwd").write_bytes(SECRET_TEXT)
+    (d / "photo.png").write_bytes(png_header_only(4, 4) + bytes(500))  # a file that is not ONNX
+    (d / "link").symlink_to(d / "passwd")
+    (d / "dangling").symlink_to(d / "nowhere")
+    os.mkfifo(d / "fifo")  # opening it for reading must not hang
+    return {
+        "existing file": d / "passwd",
+        "missing file": d / "missing.onnx",
+        "directory": d,
+        "device file": Path("/dev/zero"),
+        "symlink": d / "link",
+        "dangling symlink": d / "dangling",
+        "FIFO": d / "fifo",
+        "not ONNX": d / "photo.png",
+    }
+
+
+def test_path_probe_reveals_nothing_about_server_files(monkeypatch, tmp_path, probe_targets):
+    from _visitor import LOOPBACK, STUDENT, as_visitor, imagenet_missing, open_view, page_text
+
+    monkeypatch.setenv("INCEPTION_VIZ_CACHE", str(tmp_path / "cache"))
+    as_visitor(monkeypatch, LOOPBACK, shared=False)  # trusted: the field is there
+    at = imagenet_missing(open_view("predictions"))
+    messages = set()
+    for what, path in probe_targets.items():
+        at.text_input(key="pred-zoo-path").set_value(str(path)).run()
+        assert not at.exception, (what, at.exception)
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1, (what, errors)
+        messages.add(errors[0])
+        text = page_text(at, skip=("text_input",))  # the field holds what was typed
+        size = path.stat().st_size if path.is_file() else None
+        for leak in (str(path), path.name, *([f"{size:,}", str(size)] if size else [])):
+            assert leak not in text, (what, leak)
+    assert messages == {f"{W.INSTALL_REFUSED[0].upper()}{W.INSTALL_REFUSED[1:]}."}  # one message for all
+    assert not (tmp_path / "cache" / W.ZOO_FILENAME).exists()
+    for connection, shared in ((LOOPBACK, True), (STUDENT, False)):
+        as_visitor(monkeypatch, connection, shared=shared)
+        at = imagenet_missing(open_view("predictions"))
+        assert not at.text_input, [t.label for t in at.text_input]  # no field to probe with
+
+
+def test_install_zoo_file_checks_before_copying_and_names_nothing(monkeypatch, tmp_path, probe_targets):
+    monkeypatch.setenv("INCEPTION_VIZ_CACHE", str(tmp_path / "cache"))
+    for what, path in probe_targets.items():
+        msg = one_line_error(W.install_zoo_file, path)
+        assert str(path) not in msg and path.name not in msg and "1,353" not in msg, (what, msg)
+    # a file of the right size and hash is installed (a stand-in zoo file: patch the expectation)
+    good = tmp_path / "copy.onnx"
+    good.write_bytes(b"onnx" * 1000)
+    monkeypatch.setattr(W, "ZOO_SIZE", 4000)
+    monkeypatch.setattr(W, "ZOO_SHA256", W.sha256_bytes(good.read_bytes()))
+    dest = W.install_zoo_file(good)
+    assert dest.read_bytes() == good.read_bytes() and [p.name for p in dest.parent.iterdir()] == [W.ZOO_FILENAME]
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"x" * 4000)  # right size, wrong content: nothing half-copied is left
+    one_line_error(W.install_zoo_file, bad, match="SHA-256")
+    assert [p.name for p in dest.parent.iterdir()] == [W.ZOO_FILENAME] and dest.read_bytes() == good.read_bytes()
+
+
+def test_cli_weights_install_names_the_path_it_was_given(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("INCEPTION_VIZ_CACHE", str(tmp_path / "cache"))
+    cli_bad(capsys, "weights", "install", str(tmp_path / "none.onnx"), match=f"{tmp_path / 'none.onnx'}: does not exist")
+    cli_bad(capsys, "weights", "install", str(tmp_path), match="is not a regular file")

@@ -11,7 +11,7 @@ from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_w
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
-from .common import accept, current_spec, localized, wkey
+from .common import accept, current_spec, error, localized, wkey
 from .context import ViewContext
 
 EDITED_CELL = "background-color: #FFD8B0; font-weight: bold"
@@ -172,7 +172,7 @@ def table_ui(spec, report) -> None:
             candidate = apply_table_edits(spec, edits, names)
             counter.analyze(candidate)
         except SpecError as exc:
-            st.error(_("{error}. The model above is the last valid one.").format(error=exc))
+            error(_("{error}. The model above is the last valid one.").format(error=exc))
         else:
             accept(candidate)
             st.rerun()

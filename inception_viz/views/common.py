@@ -8,10 +8,13 @@ TensorFlow is imported only inside the cached builders, when a view asks for a m
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from contextlib import contextmanager
 
 import streamlit as st
 
-from .. import config, counter, exports, graph, i18n, limits
+from .. import config, counter, exports, graph, i18n, limits, trust
 from ..spec import SpecError
 
 #: Built Keras models kept in memory at once, Instantiate's and Predictions' together: one
@@ -79,6 +82,74 @@ def uploaded_config(upload):
     if upload.size > MAX_UPLOAD_BYTES:
         raise SpecError(f"{upload.size:,} bytes; a config is at most {MAX_UPLOAD_BYTES:,}")
     return config.loads_config(upload.getvalue())
+
+
+# ---------------------------------------------------------------------------------------
+# the visitor: trusted or not (inception_viz.trust), errors, heavy requests
+
+
+def visitor_trusted() -> bool:
+    """Whether the visitor of this script run may name and see server paths."""
+    return trust.trusted()
+
+
+def error(text) -> None:
+    """``st.error`` for a message built from an exception: for an untrusted visitor any
+    server path, folder or account name in it is replaced (a second line of defence; the
+    messages are written without them)."""
+    text = str(text)
+    st.error(text if visitor_trusted() else trust.redact(text, trust.server_secrets()))
+
+
+#: A wait interrupted by the visitor's next click keeps its place in the queue this long.
+REJOIN_S = 30.0
+_SEQ_KEY = "heavy-seq"
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else f"thread-{threading.get_ident()}"
+
+
+@contextmanager
+def heavy(kind: str):
+    """Run the block as one heavy request (``kind``: "build", "prediction", …) of
+    :data:`inception_viz.heavy.GATE`: first come, first served with the other sessions,
+    one at a time per session, the queue position on the page while it waits. Nested
+    sections of the same run count once."""
+    from ..heavy import GATE, Busy
+
+    sid = _session_id()
+    held = GATE.holder(sid)
+    if held is not None and held.running and held.thread == threading.get_ident():
+        yield
+        return
+    note = st.empty()
+    saved = st.session_state.get(_SEQ_KEY)
+    seq = saved[0] if saved and time.monotonic() - saved[1] < REJOIN_S else None
+    while True:
+        try:
+            ticket = GATE.join(sid, kind, seq)
+            break
+        except Busy as busy:
+            note.warning(f"Your {busy.kind} is still running: one heavy request at a time per visitor. "
+                         f"This {kind} starts when it has finished.")
+            time.sleep(0.5)
+    st.session_state[_SEQ_KEY] = (ticket.seq, time.monotonic())
+    started = False
+    try:
+        while not (started := GATE.wait(ticket, timeout=0.5)):
+            n = GATE.ahead(ticket)
+            note.info(f"Waiting for {n} other heavy request{'s' if n != 1 else ''} (model builds, predictions, "
+                      f"Grad-CAM) to finish: your {kind} is number {n + 1} in the queue.")
+        note.empty()
+        yield
+    finally:
+        GATE.leave(ticket)
+        if started:  # done (or failed while running): the next request queues afresh
+            st.session_state.pop(_SEQ_KEY, None)
 
 
 # ---------------------------------------------------------------------------------------

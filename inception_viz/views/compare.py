@@ -11,7 +11,7 @@ from ..graph import shape_str
 from ..presets import PRESET_NAMES
 from ..spec import SpecError
 from ..i18n import N_, _, current
-from .common import PERSIST, chart, uploaded_config
+from .common import PERSIST, chart, error, uploaded_config
 from .context import ViewContext
 
 #: The on-screen table's headers (:func:`compact_table` keeps English keys; they are drawn
@@ -141,7 +141,7 @@ def other_ui(spec):
     try:
         return upload.name, uploaded_config(upload)
     except SpecError as exc:
-        st.error(f"{upload.name}: {exc}")
+        error(f"{upload.name}: {exc}")
         return None
 
 

@@ -35,7 +35,7 @@ import streamlit as st
 from .. import featurevis as fv
 from ..i18n import N_, _, current, ngettext
 from ..spec import SpecError
-from .common import PERSIST, get_runner
+from .common import PERSIST, error, get_runner, heavy
 from .context import ViewContext
 from .predictions import weights_ui
 
@@ -329,10 +329,11 @@ def run_ui(spec, weights, targets, settings, grid: bool) -> None:
                 _draw_images(slot, frame, settings, grid)
 
         try:
-            result = run_visualisation(spec, weights, targets, settings, on_frame,
-                                       _Heartbeat(bar, settings.steps, label))
+            with heavy("feature visualisation"):
+                result = run_visualisation(spec, weights, targets, settings, on_frame,
+                                           _Heartbeat(bar, settings.steps, label))
         except SpecError as exc:
-            st.error(str(exc))
+            error(exc)
             return
         bar.empty()
         slot.empty()
@@ -377,6 +378,6 @@ def render(ctx: ViewContext) -> None:
             return
         settings = fv.check_request(spec, targets, settings)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     run_ui(spec, weights, targets, settings, grid)

@@ -9,7 +9,7 @@ import streamlit as st
 from .. import config, figures, limits
 from ..counter import fmt_int
 from ..spec import SpecError
-from .common import PERSIST, build_model, chart, keras_model_module, model_downloads
+from .common import PERSIST, build_model, chart, error, heavy, keras_model_module, model_downloads
 from .context import ViewContext
 
 
@@ -41,9 +41,10 @@ def render(ctx: ViewContext) -> None:
         st.info(f"Press Build to create {spec.name} ({fmt_int(report.total_params)} params) on {device}.")
         return
     try:
-        model = build_model(spec, device)
+        with heavy("build"):
+            model = build_model(spec, device)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     st.success(f"Built on {device}: Keras count_params() = {fmt_int(model.count_params())} "
                f"(the counter: {fmt_int(report.total_params)}).")
@@ -72,11 +73,11 @@ def latency_ui(spec, model, device: str, built_key) -> None:
     if st.button("Measure latency per block"):
         from inception_viz import profile
 
-        with st.spinner(f"Timing every block on {device}…"):
-            try:
+        try:
+            with heavy("latency profile"), st.spinner(f"Timing every block on {device}…"):
                 st.session_state.timings = (built_key, profile.profile_blocks(model, spec, device, int(batch), int(repeats)))
-            except SpecError as exc:
-                st.error(str(exc))
+        except SpecError as exc:
+            error(exc)
     timings = st.session_state.get("timings")
     if timings and timings[0] == built_key:
         rows = [{"block": t.name, "MACs per image": fmt_int(t.macs), "batch": t.batch,

@@ -11,8 +11,8 @@ from .. import graph, limits
 from ..counter import fmt_int
 from ..graph import shape_str
 from ..spec import Dense, SpecError
-from .common import (PERSIST, chart, decode_image, get_runner, graphviz, model_downloads, sample_image, weights_from_bytes,
-                     zoo_weights)
+from .common import (PERSIST, chart, decode_image, error, get_runner, graphviz, heavy, model_downloads, sample_image,
+                     visitor_trusted, weights_from_bytes, zoo_weights)
 from .context import ViewContext
 
 WEIGHT_SOURCES = ("Random (untrained)", "ImageNet (ONNX Model Zoo GoogLeNet)", "A weights file")
@@ -27,16 +27,26 @@ HW = "height × width"
 
 
 def _zoo_missing_ui(prefix: str = "pred") -> None:
+    """The ImageNet weights are not installed. A trusted visitor (the lecturer at the
+    server's own browser, :mod:`inception_viz.trust`) may download them or name a copy on
+    this machine; anyone else is told that the lecturer installs them, and sees no server
+    path, no download button and no path field."""
     from inception_viz import weights as W
 
-    st.info(f"The ImageNet weights (googlenet-12.onnx, {fmt_int(W.ZOO_SIZE)} bytes) are not in {W.cache_dir()} yet.")
+    if not visitor_trusted():
+        st.info(f"The ImageNet weights ({W.ZOO_FILENAME}) are not installed on this server. The lecturer installs "
+                "them before the lecture with `python -m inception_viz weights download` (or `python -m "
+                f"inception_viz weights install FILE` from a USB stick). Meanwhile you can upload {W.ZOO_FILENAME} "
+                f"under “{WEIGHT_SOURCES[2]}”.")
+        return
+    st.info(f"The ImageNet weights ({W.ZOO_FILENAME}, {fmt_int(W.ZOO_SIZE)} bytes) are not in {W.cache_dir()} yet.")
     c1, c2 = st.columns(2)
     if c1.button("Download from the ONNX Model Zoo", key=f"{prefix}-download"):
-        bar = st.progress(0.0, text="Downloading googlenet-12.onnx…")
+        bar = st.progress(0.0, text=f"Downloading {W.ZOO_FILENAME}…")
         try:
             W.download_zoo(progress=lambda d, t: bar.progress(min(d / t, 1.0), text=f"{fmt_int(d)} of {fmt_int(t)} bytes"))
         except SpecError as exc:
-            st.error(str(exc))
+            error(exc)
             return
         st.rerun()
     local = c2.text_input("…or the path of a copy on this machine", key=f"{prefix}-zoo-path", persist_state=PERSIST,
@@ -44,8 +54,9 @@ def _zoo_missing_ui(prefix: str = "pred") -> None:
     if local:
         try:
             W.install_zoo_file(local.strip())
-        except SpecError as exc:
-            st.error(str(exc))
+        except SpecError:
+            # One message for every failure: even here, never whether the file exists or its size.
+            st.error(f"{W.INSTALL_REFUSED[0].upper()}{W.INSTALL_REFUSED[1:]}.")
             return
         st.rerun()
     st.caption(f"Source: {W.ZOO_URL}. Checked against SHA-256 {W.ZOO_SHA256}. Offline: copy the file into "
@@ -68,7 +79,12 @@ def weights_ui(prefix: str = "pred"):
         if path is None:
             _zoo_missing_ui(prefix)
             return None
-        return zoo_weights(str(path), path.stat().st_mtime_ns)
+        try:
+            return zoo_weights(str(path), path.stat().st_mtime_ns)
+        except (SpecError, OSError) as exc:
+            error(exc if visitor_trusted() else "The ImageNet weights on this server cannot be read; the lecturer "
+                  "can install them again with `python -m inception_viz weights download`.")
+            return None
     up = st.file_uploader("googlenet-12.onnx, or a .keras / .weights.h5 saved by this app", type=["onnx", "keras", "h5"],
                           key=f"{prefix}-weights-file", max_upload_size=MAX_WEIGHTS_UPLOAD_MB)
     if up is None:
@@ -76,9 +92,10 @@ def weights_ui(prefix: str = "pred"):
         return None
     data = up.getvalue()
     try:
-        weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
+        with heavy("weights file"):  # a .weights.h5 builds a model to load into
+            weights = weights_from_bytes(hashlib.sha256(data).hexdigest(), up.name, data)
     except SpecError as exc:
-        st.error(f"{up.name}: {exc}")
+        error(f"{up.name}: {exc}")
         last = st.session_state.get(f"{prefix}-good-weights")
         if last is not None:
             st.caption(f"Still using {last.label}.")
@@ -102,7 +119,7 @@ def image_ui():
     try:
         rgb = decode_image(up.getvalue(), up.name)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         last = st.session_state.get("pred-good-image")
         if last is not None:
             st.caption(f"Still showing {last[0]}.")
@@ -198,9 +215,10 @@ def gradcam_ui(spec, runner, rgb, shown, preds) -> None:
     cls = c2.selectbox("for class", range(spec.classes), index=top, key=f"pred-cam-class:{spec.classes}", persist_state=PERSIST,
                        format_func=lambda i: f"{i}: {runner.labels[i]}" + (" (top)" if i == top else ""))
     try:
-        g = runner.gradcam(rgb, block, int(cls))
+        with heavy("Grad-CAM"):
+            g = runner.gradcam(rgb, block, int(cls))
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     st.image(images.overlay_heatmap(shown, g.heatmap), output_format="PNG", width=448,
              caption=f"Grad-CAM at {block} ({g.heatmap.shape[0]}x{g.heatmap.shape[1]}, upsampled) for "
@@ -227,13 +245,14 @@ def render(ctx: ViewContext) -> None:
     if weights is None:
         return
     try:
-        runner = get_runner(spec, weights)
-        from inception_viz import images, inference
+        with heavy("prediction"):
+            runner = get_runner(spec, weights)
+            from inception_viz import images, inference
 
-        shown = images.resize_to_input(rgb, (h, w), runner.preprocessing.resize)
-        acts = runner.activations(rgb)  # one pass: every tap and the probabilities
+            shown = images.resize_to_input(rgb, (h, w), runner.preprocessing.resize)
+            acts = runner.activations(rgb)  # one pass: every tap and the probabilities
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     for note in runner.notes:  # random / re-initialised weights, and every difference to training
         st.warning(note)

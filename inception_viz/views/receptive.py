@@ -19,7 +19,7 @@ import streamlit as st
 from ..counter import FieldBox, ReceptiveField, Report
 from ..graph import BRANCH_LABELS
 from ..spec import BRANCH_KEYS, SpecError
-from .common import PERSIST, get_runner, sample_image
+from .common import PERSIST, error, get_runner, heavy, sample_image
 from .context import ViewContext
 from .predictions import image_ui, weights_ui
 
@@ -167,11 +167,12 @@ def effective_ui(spec, report: Report, block: str) -> None:
     if weights is None:
         return
     try:
-        runner = get_runner(spec, weights)
-        with st.spinner("One backward pass…"):
-            ef = receptive.effective_field(runner, photos, block, None if branch == "concat" else branch)
+        with heavy("effective receptive field"):
+            runner = get_runner(spec, weights)
+            with st.spinner("One backward pass…"):
+                ef = receptive.effective_field(runner, photos, block, None if branch == "concat" else branch)
     except SpecError as exc:
-        st.error(str(exc))
+        error(exc)
         return
     if not weights.trained:
         st.warning("Random weights: the effective field of an untrained network is not the trained one's. Training "

@@ -185,6 +185,10 @@ class Result:
     detail: str
 
 
+#: pip's words for "this does not resolve" (as opposed to a download that broke off).
+_NO_MATCH = ("No matching distribution", "ResolutionImpossible", "conflicting dependencies", "requires a different Python")
+
+
 def resolve(file: str, target: Target, python: str, python_exe: str = sys.executable,
             report_dir: Path | None = None) -> Result:
     """Resolve ``file`` for ``target``/``python`` with pip, without installing anything."""
@@ -205,7 +209,14 @@ def resolve(file: str, target: Target, python: str, python_exe: str = sys.execut
                "--target", str(Path(tmp) / "target"), "--report", str(report), "-r", str(req_file)]
         for platform in target.platforms:
             cmd += ["--platform", platform]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        for attempt in range(2):  # a second try only after a download failed, never after "no match"
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            except subprocess.TimeoutExpired:
+                proc = subprocess.CompletedProcess(cmd, 1, "", "pip did not finish within 900 s")
+            out = proc.stdout + proc.stderr
+            if proc.returncode == 0 or any(word in out for word in _NO_MATCH):
+                break
         seconds = time.perf_counter() - start
         if proc.returncode != 0 or not report.exists():
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
@@ -217,6 +228,14 @@ def resolve(file: str, target: Target, python: str, python_exe: str = sys.execut
     return Result(file, target.name, python, True, seconds, len(installed), tf, "")
 
 
+#: Pythons each file is resolved for by default. The GPU file pins exactly what
+#: requirements.txt pins (through requirements-base.txt) plus TensorFlow's CUDA build, whose
+#: wheels are the same for every Python but several GB each to download (no PEP 658 metadata
+#: here): one Python per platform shows it resolves; the runtime pins are resolved for every
+#: Python through requirements-dev.txt. ``--python`` still asks for any.
+FILE_PYTHONS = {"requirements-gpu.txt": ("3.11",)}
+
+
 def pairs(files=None, targets=None, pythons=None) -> list[tuple[str, Target, str]]:
     """Every (file, target, Python) the check covers, narrowed by the optional filters."""
     out = []
@@ -225,7 +244,7 @@ def pairs(files=None, targets=None, pythons=None) -> list[tuple[str, Target, str
         for name in names:
             if targets and name not in targets:
                 continue
-            for python in PYTHONS:
+            for python in (PYTHONS if pythons else FILE_PYTHONS.get(file, PYTHONS)):
                 if not pythons or python in pythons:
                     out.append((file, TARGETS_BY_NAME[name], python))
     return out

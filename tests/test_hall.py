@@ -90,6 +90,9 @@ def test_haproxy_config_from_the_template():
     assert "option httpchk GET /_stcore/health" in cfg
     assert re.search(r"timeout tunnel\s+8h", cfg)
     assert "option redispatch" in cfg
+    # a busy replica answers /health slowly: the check must wait for it (a 1 s check took both
+    # replicas out during a 35-session burst); a dead one refuses the connection at once
+    assert re.search(r"timeout check\s+15s", cfg)
     assert "$" not in cfg  # every placeholder filled
 
 

@@ -678,23 +678,28 @@ def _ratio(value: int | None, base: int) -> float | None:
     return None if value is None or not base else value / base
 
 
-def seed_comparison(row: Row, filters: int, padding: str = "valid") -> tuple[SeedRow, ...]:
+def seed_comparison(row: Row, filters: int, padding: str = "valid", tr=None) -> tuple[SeedRow, ...]:
     """The block ``row`` against a plain 3x3 and a plain 5x5 conv with ``filters`` outputs
     on the block's input (``padding`` ``valid`` or ``same``). Total over every block the
-    counter accepts: impossible convs and undefined ratios become ``None`` with a note."""
+    counter accepts: impossible convs and undefined ratios become ``None`` with a note.
+    ``tr`` (:class:`inception_viz.i18n.Translator`, default English): the language of the
+    row labels and notes."""
+    from .i18n import resolve  # the counter itself needs no catalogue; only these words do
+
+    tr = resolve(tr)
     if row.kind != "inception" or row.input_shape is None:
         raise SpecError(f"the seed comparison needs an Inception block; {row.name} is a {row.kind} layer")
-    rows = [SeedRow(f"Inception {row.name}", row.input_shape, row.output_shape, row.params, row.macs,
-                    1.0 if row.params else None, 1.0 if row.macs else None,
-                    "" if row.params else "this block has no weights (only its pool branch): no ratios")]
+    rows = [SeedRow(tr.gettext("Inception {block}").format(block=row.name), row.input_shape, row.output_shape, row.params,
+                    row.macs, 1.0 if row.params else None, 1.0 if row.macs else None,
+                    "" if row.params else tr.gettext("this block has no weights (only its pool branch): no ratios"))]
     h, w, _ = row.input_shape
     for k in (3, 5):
-        label = f"plain {k}x{k} conv, {filters} filters"
+        label = tr.gettext("plain {k}x{k} conv, {n} filters").format(k=k, n=filters)
         try:
             c = conv_baseline(row.input_shape, filters, k, padding)
         except _TooSmall:
-            rows.append(SeedRow(label, row.input_shape, None, None, None, None, None,
-                                f"not possible: a {k}x{k} valid conv needs a map of at least {k}x{k}; this one is {h}x{w}"))
+            note = tr.gettext("not possible: a {k}x{k} valid conv needs a map of at least {k}x{k}; this one is {h}x{w}")
+            rows.append(SeedRow(label, row.input_shape, None, None, None, None, None, note.format(k=k, h=h, w=w)))
             continue
         rows.append(SeedRow(label, row.input_shape, c.output_shape, c.params, c.macs,
                             _ratio(c.params, row.params), _ratio(c.macs, row.macs)))

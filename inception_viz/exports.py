@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .counter import analyze
+from .i18n import resolve
 from .spec import ModelSpec, SpecError
 
 # -- text and graphs (no TensorFlow) -------------------------------------------------------
@@ -76,9 +77,10 @@ def edited_blocks(spec: ModelSpec) -> frozenset[str]:
     return frozenset(b.name for b in spec.blocks if b.name in base.block_names and b.widths != base.block(b.name).widths)
 
 
-def graph_source(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> str:
+def graph_source(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4, tr=None) -> str:
     """The DOT text of the Graph tab: ``view`` = ``overview`` or ``block:NAME``;
-    ``rankdir`` ``TB`` / ``LR``; ``wrap`` = overview nodes per row (2-8, the app's slider)."""
+    ``rankdir`` ``TB`` / ``LR``; ``wrap`` = overview nodes per row (2-8, the app's slider);
+    ``tr``: the labels' language (:class:`inception_viz.i18n.Translator`, default English)."""
     from . import graph
 
     report = analyze(spec)
@@ -87,42 +89,45 @@ def graph_source(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", w
     if view == "overview":
         if not 2 <= wrap <= 8:
             raise SpecError(f"nodes per row must be from 2 to 8; got {wrap}")
-        return graph.overview_dot(report, rankdir, edited_blocks(spec), wrap)
+        return graph.overview_dot(report, rankdir, edited_blocks(spec), wrap, tr=tr)
     if view.startswith("block:"):
         name = view.removeprefix("block:")
         if name not in spec.block_names:
             raise SpecError(f"no block named {name!r}; blocks are: {', '.join(spec.block_names) or 'none'}")
         from .edits import edited_widths
 
-        return graph.block_dot(report, name, rankdir, edited=edited_widths(spec).get(name, {}))
+        return graph.block_dot(report, name, rankdir, edited=edited_widths(spec).get(name, {}), tr=tr)
     raise SpecError(f"view must be {VIEWS_HELP}; got {view!r}")
 
 
-def graph_stem(spec: ModelSpec, view: str = "overview") -> str:
+def graph_stem(spec: ModelSpec, view: str = "overview", tr=None) -> str:
     """The app's file name stem: ``googlenet_overview``, ``googlenet_inception_3a``
-    (an edited model: ``googlenet-edited-1a2b3c4d_overview``, see :func:`config.file_stem`)."""
+    (an edited model: ``googlenet-edited-1a2b3c4d_overview``, see :func:`config.file_stem`);
+    the word *overview* in ``tr``'s language (Spanish: ``googlenet_vista_general``), layer
+    names as they are."""
     from .config import file_stem
 
-    return f"{file_stem(spec)}_{'overview' if view == 'overview' else view.removeprefix('block:')}"
+    word = resolve(tr).pgettext("file name", "overview")
+    return f"{file_stem(spec)}_{word if view == 'overview' else view.removeprefix('block:')}"
 
 
-def graph_dot(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> bytes:
+def graph_dot(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4, tr=None) -> bytes:
     """The Graph tab's DOT download (UTF-8 of :func:`graph_source`)."""
-    return graph_source(spec, view, rankdir, wrap).encode("utf-8")
+    return graph_source(spec, view, rankdir, wrap, tr).encode("utf-8")
 
 
-def graph_svg(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> bytes:
+def graph_svg(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4, tr=None) -> bytes:
     """:func:`graph_source` rendered to SVG by Graphviz's ``dot``."""
     from .render import render
 
-    return render(graph_source(spec, view, rankdir, wrap), "svg")
+    return render(graph_source(spec, view, rankdir, wrap, tr), "svg")
 
 
-def graph_png(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> bytes:
+def graph_png(spec: ModelSpec, view: str = "overview", rankdir: str = "TB", wrap: int = 4, tr=None) -> bytes:
     """:func:`graph_source` rendered to PNG by Graphviz's ``dot``."""
     from .render import render
 
-    return render(graph_source(spec, view, rankdir, wrap), "png")
+    return render(graph_source(spec, view, rankdir, wrap, tr), "png")
 
 
 # -- models --------------------------------------------------------------------------------
@@ -327,13 +332,14 @@ _MODELS: dict[str, Callable[..., bytes]] = {"onnx": onnx_bytes, "keras": keras_b
 _TEXTS: dict[str, Callable[[ModelSpec], bytes]] = {"py": keras_code, "csv": table_csv, "json": config_json}
 
 
-def file_name(spec: ModelSpec, fmt: str, view: str = "overview") -> str:
+def file_name(spec: ModelSpec, fmt: str, view: str = "overview", tr=None) -> str:
     """The name the app gives the download: ``googlenet.onnx``, ``googlenet_overview.svg``;
-    an edited model's names carry the edit (``googlenet-edited-1a2b3c4d.onnx``)."""
+    an edited model's names carry the edit (``googlenet-edited-1a2b3c4d.onnx``); its words
+    in ``tr``'s language (:func:`graph_stem`)."""
     from .config import file_stem
 
     f = FORMATS[fmt]
-    return f"{graph_stem(spec, view) if f.graph else file_stem(spec)}{f.suffix}"
+    return f"{graph_stem(spec, view, tr) if f.graph else file_stem(spec)}{f.suffix}"
 
 
 def export(fmt: str, spec: ModelSpec, weights=None, view: str = "overview", rankdir: str = "TB", wrap: int = 4) -> bytes:

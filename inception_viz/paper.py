@@ -91,6 +91,25 @@ ERRATA: dict[str, tuple[tuple[str, ...], str]] = {
 #: Names of the fields a row can differ in (msgids), in :attr:`Comparison.note_text`.
 FLAG_NAMES = {"params": N_("params"), "ops": N_("ops"), "shape": N_("shape")}
 EDITED_NOTE = N_("widths differ from the paper's: deltas show the edit")
+#: What follows the input size, per set of fields that differ only because of it (one
+#: whole sentence each, so a language can make its own agreement; ``shape``, ``params``,
+#: ``ops`` in this order).
+SIZE_NOTES = {
+    ("shape",): N_("output follows the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("params",): N_("params follows the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("ops",): N_("ops follow the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("shape", "params"): N_("output and params follow the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("shape", "ops"): N_("output and ops follow the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("params", "ops"): N_("params and ops follow the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+    ("shape", "params", "ops"): N_("output and params and ops follow the {h}×{w} input (height × width; the paper's is {ph}×{pw})"),
+}
+
+
+def size_note(fields, h: int, w: int, tr: Translator | None = None) -> str:
+    """Which of ``fields`` (``shape``/``params``/``ops``) follow an input of ``h``×``w``
+    instead of the paper's, in ``tr``'s language."""
+    key = tuple(f for f in ("shape", "params", "ops") if f in fields)
+    return resolve(tr).gettext(SIZE_NOTES[key]).format(h=h, w=w, ph=PAPER_INPUT[0], pw=PAPER_INPUT[1])
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,8 @@ class Comparison:
     status: str  # "agrees", "paper error", "differs", "edited", "missing"
     note: str = ""  # English (the CLI's contract); note_text(tr) in another language
     flags: tuple[str, ...] = ()  # what differs: "params", "ops", "shape"
+    size_fields: tuple[str, ...] = ()  # what differs only because of the input size
+    input_hw: tuple[int, int] | None = None  # the model's input height × width
 
     @property
     def params_k(self) -> float | None:
@@ -123,10 +144,19 @@ class Comparison:
     def note_text(self, tr: Translator | None = None) -> str:
         """:attr:`note` in ``tr``'s language (English: :attr:`note` itself)."""
         tr = resolve(tr)
+        if not self.size_fields:
+            return self._base_text(self.note, tr)
+        size = size_note(self.size_fields, *self.input_hw, tr)
+        if self.status == "input size":
+            return size[:1].upper() + size[1:]
+        base = self.note.removesuffix("; " + size_note(self.size_fields, *self.input_hw))
+        return f"{self._base_text(base, tr)}; {size}"
+
+    def _base_text(self, note: str, tr: Translator) -> str:
         if self.status == "differs":
             fields = ", ".join(tr.gettext(FLAG_NAMES[f]) for f in self.flags)
             return tr.gettext("differs from the paper in {fields}").format(fields=fields)
-        return tr.gettext(self.note) if self.note else ""
+        return tr.gettext(note) if note else ""
 
     @property
     def params_delta(self) -> float | None:
@@ -202,11 +232,6 @@ def compare(report: Report | None = None) -> list[Comparison]:
     at_paper = _at_paper_input(report)
     h, w, _ = report.spec.input_shape
 
-    def size_note(fields: list[str]) -> str:
-        names = {"shape": "output", "params": "params", "ops": "ops"}  # in this order
-        what = " and ".join(n for f, n in names.items() if f in fields)
-        verb = "follow" if len(fields) > 1 or fields == ["ops"] else "follows"
-        return f"{what} {verb} the {h}×{w} input (height × width; the paper's is {PAPER_INPUT[0]}×{PAPER_INPUT[1]})"
     out = []
     for p in TABLE1:
         try:
@@ -227,35 +252,39 @@ def compare(report: Report | None = None) -> list[Comparison]:
         if p.widths is not None and widths is not None and widths != p.widths:
             status, note = "edited", EDITED_NOTE
         elif not bad:
-            status, note = ("input size", size_note(size_only).capitalize()) if size_only else ("agrees", "")
-            size_only = []
+            status, note = ("input size", size_note(size_only, h, w).capitalize()) if size_only else ("agrees", "")
         elif p.layers[0] in ERRATA and set(bad) <= set(ERRATA[p.layers[0]][0]):
             status, note = "paper error", ERRATA[p.layers[0]][1]
         else:
             status, note = "differs", "differs from the paper in " + ", ".join(bad)
-        if size_only:
-            note += f"; {size_note(size_only)}"
-        out.append(Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note, tuple(bad)))
+        if size_only and status != "input size":  # an input-size row's note is the size note itself
+            note += f"; {size_note(size_only, h, w)}"
+        out.append(Comparison(p, p.layers[0], output, depth, weights, macs, widths, status, note, tuple(bad),
+                              tuple(size_only), (h, w)))
     return out
 
 
-def fmt_delta(d: float | None) -> str:
+def fmt_delta(d: float | None, tr: Translator | None = None) -> str:
     """A relative difference as a class reads it: ``+7.5%``; one that rounds to zero is
     ``0.0%`` (never ``-0.0%``), and a nonzero one that rounds to zero says ``<0.1%``
-    with its sign instead of looking like none."""
+    with its sign instead of looking like none. Numbers in ``tr``'s format (``+7,5%``)."""
     if d is None:
         return ""
+    tr = resolve(tr)
     if round(d * 100, 1) == 0:
-        return "0.0%" if d == 0 else ("+<0.1%" if d > 0 else "−<0.1%")
-    return f"{d:+.1%}".replace("-", "−")
+        return tr.percent(0, 1) if d == 0 else ("+<" if d > 0 else "−<") + tr.percent(0.001, 1)
+    text = tr.percent(d, 1)
+    return (text if text.startswith("-") else "+" + text).replace("-", "−")
 
 
-def fmt_pair(ours: float | None, paper: float | None, max_decimals: int = 3) -> tuple[str, str]:
+def fmt_pair(ours: float | None, paper: float | None, max_decimals: int = 3, tr: Translator | None = None) -> tuple[str, str]:
     """``(ours, paper)`` with one decimal, or as many more (up to ``max_decimals``) as
     it takes for a difference to show: 1.024M beside the paper's 1M reads ``1.02`` vs
-    ``1.00``, not ``1.0`` vs ``1.0`` next to ``+2.4%``."""
+    ``1.00``, not ``1.0`` vs ``1.0`` next to ``+2.4%``. Numbers in ``tr``'s format."""
+    tr = resolve(tr)
+
     def f(v, d):
-        return "" if v is None else f"{v:,.{d}f}"
+        return "" if v is None else tr.decimal(v, d)
 
     d = 1
     if ours is not None and paper is not None and ours != paper:

@@ -7,6 +7,7 @@ The browser test of the Spanish page is ``tests/test_i18n_browser.py``.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import string
 import sys
@@ -27,6 +28,7 @@ from inception_viz.counter import fmt_int, fmt_k
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402  (importing does not run main())
+from test_app_downloads import served  # noqa: E402,F401  (the fixture recording each download)
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
@@ -36,12 +38,6 @@ VIEWS_DIR = ROOT / "inception_viz" / "views"
 #: one by one and removes them here; see docs/i18n.md). A module listed here that has no
 #: finding left fails too, so the list only shrinks.
 NOT_YET_CONVERTED = frozenset({
-    "blocks.py",
-    "charts.py",
-    "compare.py",
-    "graph.py",
-    "paper.py",
-    "seed.py",
 })
 
 GOOGLENET = counter.analyze(presets.googlenet())
@@ -162,6 +158,27 @@ def test_paper_notes_in_spanish():
     notes = {c.name: c for c in paper.compare(GOOGLENET)}
     assert notes["conv1"].note_text() == notes["conv1"].note  # English: the note itself
     assert "2.712 pesos" in notes["conv1"].note_text(es)
+    # at another input size the size note is a whole Spanish sentence too; English unchanged
+    small = {c.name: c for c in paper.compare(counter.analyze(config.spec_from_query({"input": "160x160x3"})))}
+    assert small["inception_3a"].note_text() == small["inception_3a"].note
+    assert small["inception_3a"].note_text(es).startswith("La salida")
+    assert small["inception_3a"].note_text(es).endswith("sigue a la entrada de 160×160 (alto × ancho; la del paper es de 224×224)") \
+        or "siguen a la entrada de 160×160" in small["inception_3a"].note_text(es)
+    assert small["conv1"].note_text(es).endswith("; la salida sigue a la entrada de 160×160 (alto × ancho; la del paper es de 224×224)")
+
+
+
+def test_seed_rows_in_spanish():
+    """The seed comparison's labels and notes in the page's language; English by default."""
+    es = i18n.translator("es")
+    # a 2x2 map: a valid 3x3 conv is not possible there
+    row = counter.analyze(config.spec_from_query({"preset": "block", "input": "2x2x64"})).row("inception_3a")
+    english, spanish = counter.seed_comparison(row, 130), counter.seed_comparison(row, 130, tr=es)
+    assert [r.model for r in english] == ["Inception inception_3a", "plain 3x3 conv, 130 filters", "plain 5x5 conv, 130 filters"]
+    assert [r.model for r in spanish] == ["Inception inception_3a", "conv 3x3 simple, 130 filtros", "conv 5x5 simple, 130 filtros"]
+    assert english[1].note.startswith("not possible: a 3x3 valid conv needs a map of at least 3x3; this one is 2x2")
+    assert spanish[1].note == "imposible: una conv 3x3 valid necesita un mapa de al menos 3x3; este es de 2x2"
+    assert [(r.params, r.macs) for r in english] == [(r.params, r.macs) for r in spanish]  # only the words change
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,6 +440,126 @@ def test_a_bad_address_is_explained_in_spanish():
     assert at.error and at.error[0].value.startswith("La dirección no describe un modelo válido:")
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
 
+
+# ---------------------------------------------------------------------------------------
+# each converted view's own texts in Spanish (a shared link: ?lang=es&view=<key>)
+
+
+def spanish_view(key: str, **query: str) -> AppTest:
+    at = run_app({"lang": "es", "view": key, **query})
+    assert not at.exception and not at.error
+    return at
+
+
+def test_charts_in_spanish():
+    at = spanish_view("charts")
+    metric = at.radio(key="chart-metric")
+    assert metric.label == "Métrica por bloque" and metric.value == "params"  # the value stays English
+    assert metric.options == ["parámetros", "multiplicaciones-sumas (MACs)"]
+    # the figures follow: Spanish title and Plotly separators
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert layout["title"]["text"] == "Parámetros por bloque, por rama" and layout["separators"] == ",."
+
+
+def test_seed_comparison_in_spanish():
+    at = spanish_view("seed", preset="block")
+    # the seed's block: 40 + 10 + 30 + 50 = 130 maps, against the slide's 160
+    assert at.subheader[0].value.endswith("contra convoluciones simples con 130 mapas de salida")
+    assert at.warning[0].value.startswith("La diapositiva dice que este bloque da 160 mapas de activación")
+    df = at.dataframe[0].value
+    assert list(df.columns)[:4] == ["modelo", "entrada", "salida", "parámetros"]
+    # its parameters: 325 + 460 + 1,300 + 15,030 + 2,600 + 3,250 = 22,965 -> "22.965"
+    assert 325 + 460 + 1_300 + 15_030 + 2_600 + 3_250 == 22_965 and df["parámetros"][0] == "22.965"
+    assert df["modelo"][1].startswith("conv 3x3 simple, 130 filtros")
+
+
+def test_graph_in_spanish(served):
+    at = spanish_view("graph")
+    view = at.radio(key="graph-view")
+    assert view.label == "Vista" and view.value == "Overview"  # the widget's value stays English
+    assert view.options[0] == "Vista general" and view.options[1] == "Detalle del bloque: inception_3a"
+    assert at.radio(key="graph-layout").options == ["de arriba hacia abajo", "de izquierda a derecha"]
+    # the Graphviz labels: inception_3a's 163,696 params = 163.70 K -> "163,70 K parámetros"
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "163,70 K parámetros" in dot and "6.998.552 parámetros" in dot
+    assert "max pool 3x3 + proy." in next(m.value for m in at.markdown if "background:" in m.value)  # the legend
+    # the download is the DOT on screen, named with the Spanish word (layer names stay)
+    assert any(b.proto.label == "Descargar DOT" for b in at.get("download_button"))
+    assert served["googlenet_vista_general.dot"][1].decode("utf-8") == dot
+
+
+def test_paper_table_in_spanish():
+    at = spanish_view("paper")
+    assert any(c.value.startswith("Szegedy et al. 2015, Tabla 1, junto al modelo actual") for c in at.main.caption)
+    df = at.dataframe[0].value
+    assert list(df.columns)[:4] == ["capa", "salida (paper)", "salida (acá)", "parámetros K (paper)"]
+    # conv1 here: 7*7*3*64 = 9,408 weights / 1024 = 9.1875 K -> "9,2" with a decimal comma
+    assert 7 * 7 * 3 * 64 == 9_408 and df["parámetros K (acá)"][0] == "9,2"
+    assert set(df["estado"]) <= {"coincide", "error del paper", "editado", "difiere", "falta"}
+    assert "error del paper" in set(df["estado"])
+    assert any("los números del paper están mal" in w.value and "2.712 pesos" in w.value for w in at.warning)
+
+
+def test_code_in_spanish():
+    at = spanish_view("code")
+    assert any(c.value.startswith("Keras 3 simple, al estilo de la función inception(...)") for c in at.main.caption)
+    assert at.get("download_button")[0].proto.label == "Descargar como .py"
+    # the generated code keeps its English identifiers
+    assert "def inception(" in at.code[0].value
+
+
+def column_labels(table) -> dict[str, str]:
+    """A dataframe's or data editor's headers as drawn (column_config labels), by column key."""
+    return {k: v.get("label", k) for k, v in json.loads(table.proto.columns or "{}").items()}
+
+
+def test_blocks_in_spanish():
+    at = spanish_view("blocks")
+    # inception_3a in focus: 28x28x192 in, 28x28x256 out, 163,696 params -> "163.696 parámetros"
+    assert at.subheader[0].value == "inception_3a: 28x28x192 → 28x28x256, 163.696 parámetros"
+    assert at.toggle[0].label.startswith("Forma ingenua, Figura 2(a)")
+    assert at.number_input(key=next(n.key for n in at.main.number_input if n.label == "3x3")).help.startswith("preset: 128;")
+    assert at.subheader[1].value == "Todos los bloques"
+    editor = at.data_editor[0]
+    labels = column_labels(editor)
+    assert labels["naive"] == "ingenua (2a)" and labels["params"] == "parámetros" and labels["vs preset"] == "respecto del preset"
+    assert labels["3x3_reduce"] == "3x3_reduce"  # the paper's width names stay
+    assert editor.value.loc["inception_3a", "params"] == "163.696"
+
+
+def test_blocks_table_error_in_spanish():
+    at = spanish_view("blocks")
+    (editor,) = at.data_editor  # what the browser sends for an emptied cell (tests/test_app.py)
+    at.session_state[editor.key] = {"edited_rows": {1: {"1x1": None}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    # the validator's detail stays English (docs/i18n.md); the app's sentence is Spanish
+    assert [e.value for e in at.error] == ["inception_3b 1x1 needs a number (0 drops or skips it). El modelo de arriba es el último válido."]
+    assert metrics(at)["Parámetros (pesos + sesgos)"] == "6.998.552"
+
+
+def test_compare_in_spanish(served):
+    at = spanish_view("compare")
+    pick = at.selectbox(key="compare-pick@googlenet")
+    assert pick.label == "Comparar el modelo actual con" and pick.value == "preset naive"  # values stay English
+    assert "una configuración subida" in pick.options and "preset googlenet" in pick.options
+    naive = counter.analyze(presets.preset("naive"))
+    m = metrics(at)
+    assert m["Parámetros: naive"] == f"{naive.total_params:,}".replace(",", ".")
+    delta = naive.total_params - GOOGLENET.total_params
+    assert next(x for x in at.metric if x.label == "Parámetros: naive").delta == f"{delta:+,} respecto del actual".replace(",", ".")
+    table = next(d for d in at.dataframe if "Δ params" in d.value.columns)
+    labels = column_labels(table)
+    assert labels["Δ params"] == "Δ parámetros" and labels["block"] == "bloque" and labels["params K (current)"] == "parámetros K (actual)"
+    assert table.value["block"].iloc[-1] == "modelo completo"
+    # the whole model: 6,998,552 params = 6,998.552 K -> "6.998,6" with Spanish marks; the delta exact
+    assert table.value["params K (current)"].iloc[-1] == "6.998,6"
+    assert table.value["Δ params"].iloc[-1] == f"{delta:+,}".replace(",", ".")
+    # the CSV is a file format: English keys and numbers, a Spanish file name
+    assert any(b.proto.label == "Descargar la comparación (CSV, números exactos)" for b in at.get("download_button"))
+    csv = served["comparacion-googlenet-vs-naive.csv"][1]
+    csv = csv.decode("utf-8") if isinstance(csv, bytes) else csv
+    assert csv.startswith("block,widths (current)") and '"6,998,552"' in csv
+    assert at.radio(key="compare-metric").options == ["parámetros", "MACs"]
 
 def test_weights_texts_in_spanish_and_english_unchanged():
     """The notes and labels the Predictions view shows: Spanish through tr, English (the

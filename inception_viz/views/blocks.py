@@ -7,14 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from .. import counter, presets
-from ..counter import fmt_int
 from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_widths, with_form
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
-from .common import accept, current_spec, error, wkey
+from ..i18n import N_, _, current
+from .common import accept, current_spec, error, localized, wkey
 from .context import ViewContext
 
 EDITED_CELL = "background-color: #FFD8B0; font-weight: bold"
+#: The editor's headers of the columns that are not widths (the DataFrame keeps English
+#: keys: the edits and the tests read them; the width keys are the paper's own names).
+COLUMN_LABELS = {"naive": N_("naive (2a)"), "input": N_("input"), "output": N_("output"), "params": N_("params"),
+                 "vs preset": N_("vs preset")}
 
 
 def render(ctx: ViewContext) -> None:
@@ -22,7 +26,7 @@ def render(ctx: ViewContext) -> None:
     the Figure 2(a)/(b) switch. Cells that differ from the preset are highlighted."""
     spec = ctx.spec
     if not spec.blocks:
-        st.info("This model has no Inception blocks.")
+        st.info(_("This model has no Inception blocks."))
         return
     if ctx.focus:  # the block in focus first: +/- buttons are the quickest edit while talking
         block_inputs_ui(spec, ctx.report, ctx.focus)
@@ -32,10 +36,11 @@ def render(ctx: ViewContext) -> None:
 # -- callbacks (run before the script, so the page always draws the accepted spec) ------
 
 
+@localized
 def _on_width(block_name: str, width: str, key: str) -> None:
     value = st.session_state.get(key)
     if value is None:
-        st.session_state.error = f"{block_name} {width} needs a number (0 drops or skips it)"
+        st.session_state.error = _("{block} {width} needs a number (0 drops or skips it)").format(block=block_name, width=width)
         return
     try:
         accept(current_spec().with_block(block_name, **{width: int(value)}))
@@ -55,14 +60,16 @@ def block_inputs_ui(spec, report, focus: str) -> None:
     row = report.row(focus)
     ref = reference_widths(spec, focus)
     preset_widths = presets.preset(spec.preset).block(focus).widths
-    st.subheader(f"{focus}: {shape_str(row.input_shape)} → {shape_str(row.output_shape)}, {fmt_int(row.params)} params")
+    tr = current()
+    st.subheader(_("{block}: {input} → {output}, {params} params").format(
+        block=focus, input=shape_str(row.input_shape), output=shape_str(row.output_shape), params=tr.int(row.params)))
     fkey = wkey(f"form-{focus}")
-    st.toggle("Naive form, Figure 2(a) (no 1x1 reductions, unprojected pool)", b.is_naive, key=fkey, on_change=_on_form, args=(focus, fkey))
+    st.toggle(_("Naive form, Figure 2(a) (no 1x1 reductions, unprojected pool)"), b.is_naive, key=fkey, on_change=_on_form, args=(focus, fkey))
     cols = st.columns(6)
     for col, k in zip(cols, WIDTH_KEYS):
         key = wkey(f"w-{focus}-{k}")
         col.number_input(
-            f"{k} ✎" if b.widths[k] != preset_widths[k] else k,
+            f"{k} ✎" if b.widths[k] != preset_widths[k] else k,  # i18n: keep (the paper's width names)
             min_value=0,
             max_value=MAX_WIDTH,
             value=b.widths[k],
@@ -70,10 +77,10 @@ def block_inputs_ui(spec, report, focus: str) -> None:
             key=key,
             on_change=_on_width,
             args=(focus, k, key),
-            help=f"preset: {preset_widths[k]}; reduced form: {ref[k]}",
+            help=_("preset: {preset}; reduced form: {reduced}").format(preset=preset_widths[k], reduced=ref[k]),
         )
     parts = " + ".join(f"{row.branches[k].channels}" for k in BRANCH_KEYS)
-    st.caption(f"Concat: {parts} = {row.output_shape[2]} maps (1x1 + 3x3 + 5x5 + pool branch)")
+    st.caption(_("Concat: {parts} = {maps} maps (1x1 + 3x3 + 5x5 + pool branch)").format(parts=parts, maps=row.output_shape[2]))
 
 
 # -- all blocks -----------------------------------------------------------------------
@@ -86,6 +93,7 @@ EDIT_MARK = "✎"
 def block_table(spec, report) -> pd.DataFrame:
     """One row per block: *vs preset* first (``=`` or ``✎ 3x3: 128→256``, so the edit is
     visible where the editing happens), the six widths, the form, shapes and params."""
+    tr = current()
     edits = edited_widths(spec)
     rows = []
     for b in spec.blocks:
@@ -97,7 +105,7 @@ def block_table(spec, report) -> pd.DataFrame:
             "naive": b.is_naive,
             "input": shape_str(r.input_shape),
             "output": shape_str(r.output_shape),
-            "params": fmt_int(r.params),
+            "params": tr.int(r.params),
         })
     return pd.DataFrame(rows, index=list(spec.block_names))
 
@@ -123,21 +131,22 @@ def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
     df = pd.DataFrame([spec.block(n).widths for n in names], index=names)
     ref = pd.DataFrame([base.block(n).widths for n in names], index=names)
     styles = pd.DataFrame("", index=df.index, columns=df.columns).where(df == ref, EDITED_CELL)
-    return df.style.apply(lambda _: styles, axis=None)
+    return df.style.apply(lambda _frame: styles, axis=None)
 
 
 def table_ui(spec, report) -> None:
-    st.subheader("All blocks")
-    st.caption("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
-               "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj). "
-               "Tick *naive* for Figure 2(a); untick to restore the reductions.")
+    st.subheader(_("All blocks"))
+    st.caption(_("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
+                 "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj). "
+                 "Tick *naive* for Figure 2(a); untick to restore the reductions."))
     key = wkey("table")
     names = list(spec.block_names)
     edits = edits_by_width(spec)
     width_cols = {
         k: st.column_config.NumberColumn(
             f"{k} {EDIT_MARK}" if edits[k] else k, min_value=0, max_value=MAX_WIDTH, step=1, required=True, format="%d",
-            help=f"{EDIT_MARK} edited against the {spec.preset} preset in: " + ", ".join(edits[k]) if edits[k] else None)
+            help=_("{mark} edited against the {preset} preset in: {blocks}").format(
+                mark=EDIT_MARK, preset=spec.preset, blocks=", ".join(edits[k])) if edits[k] else None)
         for k in WIDTH_KEYS
     }
     st.data_editor(
@@ -146,10 +155,12 @@ def table_ui(spec, report) -> None:
         disabled=["input", "output", "params", "vs preset"],
         column_config={
             **width_cols,
-            "naive": st.column_config.CheckboxColumn("naive (2a)"),
+            "naive": st.column_config.CheckboxColumn(_(COLUMN_LABELS["naive"])),
+            **{c: st.column_config.TextColumn(_(COLUMN_LABELS[c])) for c in ("input", "output", "params")},
             # first and pinned: never cut off at the right edge of a projected page
-            "vs preset": st.column_config.TextColumn("vs preset", pinned=True, width="medium",
-                                                     help=f"{EDIT_MARK} what differs from the {spec.preset} preset in this block"),
+            "vs preset": st.column_config.TextColumn(
+                _(COLUMN_LABELS["vs preset"]), pinned=True, width="medium",
+                help=_("{mark} what differs from the {preset} preset in this block").format(mark=EDIT_MARK, preset=spec.preset)),
         },
         width="stretch",
     )
@@ -161,11 +172,12 @@ def table_ui(spec, report) -> None:
             candidate = apply_table_edits(spec, edits, names)
             counter.analyze(candidate)
         except SpecError as exc:
-            error(f"{exc}. The model above is the last valid one.")
+            error(_("{error}. The model above is the last valid one.").format(error=exc))
         else:
             accept(candidate)
             st.rerun()
     edited = edited_blocks_styler(spec)
     if edited is not None:
-        st.caption(f"Edited against the {spec.preset} preset ({EDIT_MARK} in the editor above; changed cells in orange):")
+        st.caption(_("Edited against the {preset} preset ({mark} in the editor above; changed cells in orange):").format(
+            preset=spec.preset, mark=EDIT_MARK))
         st.dataframe(edited, width="stretch")

@@ -197,7 +197,7 @@ def export_button(label: str, fmt: str, spec, data, *, view: str = "overview", w
     (what an ``exports`` function returned, or a callable calling one: run only on the
     click), so the download equals ``python -m inception_viz export`` byte for byte.
     ``where``: the container (default: the main area); ``view`` names a graph's view."""
-    return (where or st).download_button(label, data, file_name=exports.file_name(spec, fmt, view),
+    return (where or st).download_button(label, data, file_name=exports.file_name(spec, fmt, view, i18n.current()),
                                          mime=exports.FORMATS[fmt].mime, **kwargs)
 
 

@@ -68,20 +68,14 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # bare-mode cache warn
 
 import psutil  # noqa: E402
 
+from inception_viz import browser  # noqa: E402
 from inception_viz.counter import analyze, fmt_int  # noqa: E402
 from inception_viz.presets import preset  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only, by design: the load test never listens elsewhere
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
+CHROMIUM = browser.CHROMIUM
+# the project's Chromium flags, plus /tmp for shared memory: many pages at once outgrow /dev/shm
+CHROMIUM_ARGS = [*browser.CHROMIUM_ARGS, "--disable-dev-shm-usage"]
 REPLICA_COOKIE = "INCEPTION_VIZ_REPLICA"  # scripts/hall.py's HAProxy cookie
 EDIT_BLOCK, EDIT_WIDTH = "inception_3a", "3x3"  # the default block in focus and its 3x3 width
 SHORT = dict(sessions=4, browsers=1, edits=20, threads=4, inputs=3, step_timeout_s=180, total_timeout_s=900)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 tf = pytest.importorskip("tensorflow")
 
 from inception_viz.counter import analyze  # noqa: E402
-from inception_viz.keras_model import CeilMaxPool2D  # noqa: E402
+from inception_viz.keras_model import ceil_pool_out  # noqa: E402
 from inception_viz.presets import preset  # noqa: E402
 from inception_viz.spec import LRN, Conv, Dense, Dropout, Inception, ModelSpec, Pool, Softmax  # noqa: E402
 
@@ -34,7 +34,8 @@ def _window(x, k: int, stride: int, padding):
     (an average pool: TensorFlow's "same" averages over the pixels inside the image only,
     which changes the weights, not which pixels get one)."""
     if padding == "ceil":
-        ph, pw = CeilMaxPool2D(k, stride)._pads(x.shape[1], x.shape[2])
+        # Caffe's ceil mode: the bottom/right padding that gives its output size
+        ph, pw = (max(0, (ceil_pool_out(n, k, stride) - 1) * stride + k - n) for n in (x.shape[1], x.shape[2]))
         x = tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]])
         padding = "valid"
     elif isinstance(padding, int):

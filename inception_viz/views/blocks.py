@@ -7,14 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from .. import counter, presets
-from ..edits import apply_table_edits, edited_blocks, edited_widths, reference_widths, with_form
+from ..edits import apply_table_edits, edited_widths, reference_widths, with_form
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
 from .common import accept, current_spec, error, localized, wkey
 from .context import ViewContext
 
-EDITED_CELL = "background-color: #FFD8B0; font-weight: bold"
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
 #: keys: the edits and the tests read them; the width keys are the paper's own names).
 COLUMN_LABELS = {"naive": N_("naive (2a)"), "input": N_("input"), "output": N_("output"), "params": N_("params"),
@@ -121,19 +120,6 @@ def edits_by_width(spec) -> dict[str, list[str]]:
     return out
 
 
-def edited_blocks_styler(spec) -> "pd.io.formats.style.Styler | None":
-    """The blocks whose widths differ from the preset, with those cells highlighted (the
-    data editor cannot style cells); None when nothing is edited."""
-    names = edited_blocks(spec)
-    if not names:
-        return None
-    base = presets.preset(spec.preset)
-    df = pd.DataFrame([spec.block(n).widths for n in names], index=names)
-    ref = pd.DataFrame([base.block(n).widths for n in names], index=names)
-    styles = pd.DataFrame("", index=df.index, columns=df.columns).where(df == ref, EDITED_CELL)
-    return df.style.apply(lambda _frame: styles, axis=None)
-
-
 def table_ui(spec, report) -> None:
     st.subheader(_("All blocks"))
     st.caption(_("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
@@ -176,8 +162,4 @@ def table_ui(spec, report) -> None:
         else:
             accept(candidate)
             st.rerun()
-    edited = edited_blocks_styler(spec)
-    if edited is not None:
-        st.caption(_("Edited against the {preset} preset ({mark} in the editor above; changed cells in orange):").format(
-            preset=spec.preset, mark=EDIT_MARK))
-        st.dataframe(edited, width="stretch")
+

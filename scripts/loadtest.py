@@ -313,11 +313,15 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
         if image is not None:
             step = "predict"
             t = time.monotonic()
+            app_root = page.locator('[data-testid="stApp"]')
             await page.get_by_role("tab", name=PREDICT_TAB).click(timeout=step_timeout_ms)
             await page.get_by_text(PREDICT_TOGGLE, exact=True).click(timeout=step_timeout_ms)
-            uploader = (page.locator('[data-testid="stFileUploader"]').filter(has_text=PREDICT_UPLOADER)
-                        .locator('[data-testid="stFileUploaderDropzoneInput"]'))
-            await uploader.set_input_files(str(image), timeout=step_timeout_ms)
+            box = page.locator('[data-testid="stFileUploader"]').filter(has_text=PREDICT_UPLOADER)
+            await expect(box).to_be_visible(timeout=step_timeout_ms)  # the switch's run drew the section
+            # let that run (the sample photo's prediction) finish first, as a person would see
+            # it finish: an upload racing a run that is still redrawing the section can be lost
+            await expect(app_root).to_have_attribute("data-test-script-state", "notRunning", timeout=step_timeout_ms)
+            await box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(image), timeout=step_timeout_ms)
             try:
                 await expect(page.get_by_text(f"{image.name}, as the network sees it").first).to_be_visible(timeout=step_timeout_ms)
                 await expect(page.locator('[data-testid="stPlotlyChart"]').last).to_be_visible(timeout=step_timeout_ms)

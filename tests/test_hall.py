@@ -222,8 +222,12 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
                 page.get_by_role("tab", name=re.compile("Predictions")).click()
                 page.get_by_text("Run the network on an image", exact=True).click()
                 image = ROOT / "assets" / "coffee.jpg"
-                page.locator('[data-testid="stFileUploader"]').filter(has_text="your own image") \
-                    .locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(image))
+                box = page.locator('[data-testid="stFileUploader"]').filter(has_text="your own image")
+                expect(box).to_be_visible(timeout=STEP_MS)
+                # the sample photo's run finishes first (an upload racing it can be lost)
+                expect(page.locator('[data-testid="stApp"]')).to_have_attribute(
+                    "data-test-script-state", "notRunning", timeout=STEP_MS)
+                box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(image))
                 expect(page.get_by_text(f"{image.name}, as the network sees it").first).to_be_visible(timeout=STEP_MS)
                 assert not page.locator('[data-testid="stException"]').count()
 

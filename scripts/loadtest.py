@@ -357,10 +357,13 @@ class _Protocol:
         self.states: dict = {}  # widget id -> WidgetState: sent on every rerun, as the frontend does
         self.cookie = ""  # behind a balancer: "INCEPTION_VIZ_REPLICA=appN", from the handshake's answer
         self.tabs_id = ""  # the view tabs (a widget: its value is the open tab's label)
+        self.fragment_of: dict[str, str] = {}  # widget id -> the fragment that drew it ("" for none)
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
         """Ask for a script run (with changed widget states) and collect the elements it
-        draws until ``script_finished``. An exception element is an error."""
+        draws until ``script_finished``. An exception element is an error. As the frontend
+        does, a change to widgets drawn by one fragment (the app's main area) asks for a run
+        of that fragment only."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -370,6 +373,9 @@ class _Protocol:
         msg.rerun_script.query_string = self.query_string
         msg.rerun_script.page_script_hash = ""
         msg.rerun_script.widget_states.widgets.extend(self.states.values())
+        fragments = {self.fragment_of.get(w.id, "") for w in widgets}
+        if len(fragments) == 1 and "" not in fragments:
+            msg.rerun_script.fragment_id = fragments.pop()
         await self.ws.send(msg.SerializeToString())
         elements = []
         deadline = time.monotonic() + timeout_s
@@ -380,8 +386,12 @@ class _Protocol:
             kind = fwd.WhichOneof("type")
             if kind == "delta" and fwd.delta.WhichOneof("type") == "add_block" and fwd.delta.add_block.tab_container.id:
                 self.tabs_id = fwd.delta.add_block.tab_container.id
+                self.fragment_of[self.tabs_id] = fwd.delta.fragment_id
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 el = fwd.delta.new_element
+                widget = getattr(el, el.WhichOneof("type") or "", None)
+                if getattr(widget, "id", ""):
+                    self.fragment_of[widget.id] = fwd.delta.fragment_id
                 if el.WhichOneof("type") == "exception":
                     raise RuntimeError(f"the page shows an exception: {el.exception.type}: {el.exception.message[:200]}")
                 elements.append(el)

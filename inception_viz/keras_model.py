@@ -65,7 +65,7 @@ def caffe_lrn(x, size: int, alpha: float, beta: float, k: float):
     The gradient is written out (the window is symmetric, so its transpose is itself):
     ``dx = dy * s ** -beta - 2 * alpha * beta / size * x * window(dy * y / s)`` with
     ``s = k + alpha / size * window(x^2)`` and ``y`` the output: one more fused pass, where
-    XLA's differentiation of the slices and pads was ~10x the forward (feature
+    XLA's differentiation of the slices and pads cost ~8x the forward (feature
     visualisation backpropagates through both LRNs every step; docs/bench.md)."""
 
     @tf.custom_gradient

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import traceback
+from contextlib import contextmanager
 from typing import Callable
 
 import streamlit as st
@@ -49,6 +50,10 @@ from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, curr
 
 #: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
+#: The sidebar's "Block in focus" selector's key, one per preset (its value: a block name).
+FOCUS_KEY = "focus@{preset}"
+#: The main area's fragment key (``st.rerun(MAIN)`` from a callback reruns only it).
+MAIN = "main"
 #: The input fields' names in the "needs a number" error (msgids).
 INPUT_NAMES = {"height": N_("height"), "width": N_("width"), "channels": N_("channels")}
 #: Where an unexpected failure's traceback goes (the server's log, never the page).
@@ -117,6 +122,10 @@ def sync_url(spec, view: View, lang: str) -> None:
 # -- callbacks (run before the script, so the page always draws the accepted spec) ------
 
 
+def _rerun_main() -> None:
+    st.rerun(MAIN)  # from a callback: this interaction reruns only the main area
+
+
 @localized
 def _on_preset(key: str) -> None:
     accept(presets.preset(st.session_state[key]))
@@ -174,9 +183,10 @@ def has_lrn(spec) -> bool:
     return any(isinstance(l, LRN) for l in spec.layers)
 
 
-def sidebar_ui(spec) -> str | None:
-    """Language, preset, input, options, reset, config upload/download. Returns the block
-    in focus."""
+def sidebar_ui(spec) -> None:
+    """Language, preset, input, options, reset, block in focus, config upload. Nothing here
+    changes when a width changes (the headline carries the config download), so an edit in
+    the main area need not redraw the sidebar."""
     sb = st.sidebar
     sb.title("Inception Explorer")  # i18n: keep (the product's name)
     sb.selectbox(_("Language"), i18n.LANGUAGES, key=LANG_KEY, format_func=i18n.LANGUAGE_NAMES.get,
@@ -217,25 +227,27 @@ def sidebar_ui(spec) -> str | None:
                 help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads
                 else _("The {preset} preset has no auxiliary classifiers").format(preset=spec.preset))
 
-    focus = None
-    if spec.blocks:
-        focus = sb.selectbox(_("Block in focus"), spec.block_names, key=f"focus@{spec.preset}",
-                             help=_("The block the editor, the block graph and the seed comparison show"))
+    if spec.blocks:  # a new focus changes only the main area: rerun only that (main_area)
+        sb.selectbox(_("Block in focus"), spec.block_names, key=FOCUS_KEY.format(preset=spec.preset),
+                     on_change=_rerun_main, help=_("The block the editor, the block graph and the seed comparison show"))
 
     sb.subheader(_("Share"))
     sb.caption(_("The address bar holds the whole model: copy it to share this exact configuration."))
-    export_button(_("Download config JSON"), "json", spec, exports.config_json(spec), where=sb, width="stretch")
     up = wkey("upload")
     sb.file_uploader(_("Load a config JSON"), type=["json"], key=up, on_change=_on_upload, args=(up,),
                      max_upload_size=1, help=_("at most {size} KiB").format(size=MAX_UPLOAD_BYTES // 1024))
-    return focus
+
+
+def title_ui(spec) -> None:
+    """The model's name and description (full runs only: an edit keeps both)."""
+    st.title(f"Inception Explorer · {spec.name}")  # i18n: keep (the product's and the model's names)
+    if spec.description:
+        st.caption(i18n.current().gettext(spec.description))  # preset descriptions are msgids (presets.py)
 
 
 def headline_ui(spec, report, base) -> None:
+    """The last error or notice, the four totals against the preset, the config download."""
     tr = i18n.current()
-    st.title(f"Inception Explorer · {spec.name}")  # i18n: keep (the product's and the model's names)
-    if spec.description:
-        st.caption(tr.gettext(spec.description))  # preset descriptions are msgids (presets.py)
     if st.session_state.error:
         error(st.session_state.error)
     notice = st.session_state.pop("notice", None)  # once, on the run after the upload
@@ -245,14 +257,16 @@ def headline_ui(spec, report, base) -> None:
     def delta(a: int, b: int) -> str | None:
         return None if a == b else tr.gettext("{delta} vs preset").format(delta=tr.signed_int(a - b))
 
-    cols = st.columns(4)
-    cols[0].metric(tr.gettext("Parameters (weights + biases)"), tr.int(report.total_params), delta(report.total_params, base.total_params), delta_color="off")
-    cols[1].metric(tr.gettext("Multiply-adds (MACs) per image"), tr.int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
+    row = st.container(horizontal=True)  # one element holding the four, not 4 columns
+    row.metric(tr.gettext("Parameters (weights + biases)"), tr.int(report.total_params), delta(report.total_params, base.total_params), delta_color="off")
+    row.metric(tr.gettext("Multiply-adds (MACs) per image"), tr.int(report.total_macs), delta(report.total_macs, base.total_macs), delta_color="off")
     depth = tr.ngettext("{n} layer", "{n} layers", report.depth).format(n=tr.int(report.depth))
-    cols[2].metric(tr.gettext("Depth (layers with weights)"), depth, delta(report.depth, base.depth), delta_color="off")
+    row.metric(tr.gettext("Depth (layers with weights)"), depth, delta(report.depth, base.depth), delta_color="off")
     out_delta, arrow = output_delta(report.output_shape, base.output_shape)
-    cols[3].metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow,
-                   help=tr.gettext("height × width × channels, as every size in the app"))
+    row.metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow,
+               help=tr.gettext("height × width × channels, as every size in the app"))
+    export_button(tr.gettext("Download config JSON"), "json", spec, exports.config_json(spec), where=row,
+                  help=tr.gettext("This model as a file; “Load a config JSON” in the sidebar opens it again"))
 
 
 def output_delta(shape, preset_shape) -> tuple[str | None, str]:
@@ -292,26 +306,51 @@ class ServerError(Exception):
 
 
 def page() -> None:
+    """A full run: the state, the title, the main area (a fragment), then the sidebar.
+
+    The sidebar comes last in the script (not on the page) so that the totals reach the
+    browser first on a fresh page; nothing in the main area reads what the sidebar draws
+    (the widgets' values are in session state before the script starts)."""
     init_state()  # also i18n.use(the session's language) for this run
     spec = current_spec()
-    report = counter.analyze(spec)
-    base = counter.analyze(presets.preset(spec.preset))
-    focus = guarded(_("The sidebar"), sidebar_ui, spec)
-    if focus is None and spec.blocks:  # the sidebar failed before its focus selector
-        focus = spec.block_names[0]
-    guarded(_("The headline"), headline_ui, spec, report, base)
-    open_view(ViewContext(spec, report, base, focus))
+    title_ui(spec)
+    main_area()
+    guarded(_("The sidebar"), sidebar_ui, spec)
 
 
-def main() -> None:
-    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
-    # Streamlit's own handler (a widget callback, anything outside page()) is process-wide and
-    # cannot ask who is watching: it shows no traceback. page()'s handler below decides per
-    # visitor (inception_viz.trust): the lecturer's own browser gets the traceback.
-    if st.get_option("client.showErrorDetails") != "none":
-        st.set_option("client.showErrorDetails", "none")
+def focus_block(spec) -> str | None:
+    """The block in focus: the sidebar selector's value (its key is per preset), the first
+    block when the selector has none yet or names a block this model does not have."""
+    if not spec.blocks:
+        return None
+    chosen = st.session_state.get(FOCUS_KEY.format(preset=spec.preset))
+    return chosen if chosen in spec.block_names else spec.block_names[0]
+
+
+@st.fragment(key=MAIN)
+def main_area() -> None:
+    """The headline and the open view, as one fragment: an interaction inside it (a width
+    typed into the Blocks view, a tab click, a Predictions upload) reruns only this part and
+    sends only its elements, while the sidebar (which no such interaction changes) stays
+    as it is in the browser. Everything that changes the sidebar (preset, input and options,
+    language, a config upload) is a sidebar widget, which reruns the whole page."""
+    with shielded():
+        i18n.use(st.session_state[LANG_KEY])  # a fragment run does not pass through page()
+        spec = current_spec()
+        report = counter.analyze(spec)
+        base = counter.analyze(presets.preset(spec.preset))
+        guarded(_("The headline"), headline_ui, spec, report, base)
+        open_view(ViewContext(spec, report, base, focus_block(spec)))
+
+
+@contextmanager
+def shielded():
+    """An exception that no view's guard caught: the lecturer's own browser sees its
+    traceback, an untrusted visitor only its type (:class:`ServerError`); the terminal gets
+    the traceback either way. Around a full run (``main``) and around a fragment run
+    (``main_area``), which does not pass through ``main``."""
     try:
-        page()
+        yield
     except Exception as exc:  # noqa: BLE001 - an untrusted visitor sees no traceback (paths, account)
         traceback.print_exc()  # for the lecturer's terminal
         if visitor_trusted():
@@ -319,6 +358,17 @@ def main() -> None:
         else:  # never raised: no traceback, no chained cause; tests still see an exception element
             st.exception(ServerError(f"Something went wrong on the server ({type(exc).__name__}); the lecturer's "
                                      "terminal has the details. Your model is kept: reload the page to continue."))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
+    # Streamlit's own handler (a widget callback, anything outside page()) is process-wide and
+    # cannot ask who is watching: it shows no traceback. shielded() decides per visitor
+    # (inception_viz.trust): the lecturer's own browser gets the traceback.
+    if st.get_option("client.showErrorDetails") != "none":
+        st.set_option("client.showErrorDetails", "none")
+    with shielded():
+        page()
 
 
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers

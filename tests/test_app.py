@@ -329,6 +329,23 @@ def test_width_edit_reruns_with_the_counters_total():
     assert total(at) == counter.fmt_int(expected2.total_params)
 
 
+def test_width_boxes_keep_their_keys_and_always_show_the_spec():
+    """The focus block's boxes have stable keys (no remount in the browser on an edit) and
+    show the accepted spec: after an edit in a box and after an edit made in the table."""
+    at = run_app()
+    box = widget(at.number_input, "w-inception_3a-3x3@")
+    key = box.key
+    box.set_value(200).run()
+    assert widget(at.number_input, "w-inception_3a-3x3@").key == key
+    assert widget(at.number_input, "w-inception_3a-3x3@").value == 200
+    assert total(at) == "7,086,176"  # see test_browser.py for the arithmetic
+    edit_table(at, {0: {"3x3": 256}})  # row 0 = inception_3a
+    assert total(at) == "7,154,328"
+    assert widget(at.number_input, "w-inception_3a-3x3@").value == 256
+    assert widget(at.number_input, "w-inception_3a-3x3@").key == key
+    assert widget(at.number_input, "w-inception_3a-3x3@").label == "3x3 ✎"
+
+
 def test_naive_switch_and_back_restores_the_preset():
     at = run_app()
     widget(at.toggle, "form-inception_3a@").set_value(True).run()

@@ -8,6 +8,7 @@ Set SCREENSHOT_TO=docs/screenshot.png to also write the README's screenshot.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from inception_viz import config, exports
 from inception_viz.browser import CHROMIUM, CHROMIUM_ARGS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +31,12 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
 ]
+
+
+#: Marks every input in the sidebar; SIDEBAR_MARKED says "all" while every one still has it.
+SIDEBAR_MARK = "() => document.querySelectorAll('[data-testid=\"stSidebar\"] input').forEach((e) => { e.dataset.mark = '1'; })"
+SIDEBAR_MARKED = ("() => { const all = [...document.querySelectorAll('[data-testid=\"stSidebar\"] input')]; "
+                  "return all.length > 0 && all.every((e) => e.dataset.mark === '1') ? 'all' : 'some redrawn'; }")
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -131,12 +139,28 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             # channels for 3b's 1x1, 3x3_reduce, 5x5_reduce and pool_proj (128 + 128 + 32 + 64)
             page.get_by_role("tab", name="Blocks").click()
             box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))
+            box.wait_for(timeout=RENDER_MS)
+            page.wait_for_timeout(1000)  # the tab's run has finished
+            # an edit reruns only the main area (app.main_area, a fragment): the sidebar's inputs
+            # stay the same DOM nodes (a whole-page run would redraw them under new keys)
+            page.evaluate(SIDEBAR_MARK)
             box.fill("200")
             box.press("Enter")
             assert 6_998_552 + 72 * (9 * 96 + 1) + 72 * (128 + 128 + 32 + 64) == 7_086_176
             page.get_by_text("7,086,176", exact=True).first.wait_for(timeout=RENDER_MS)
             page.wait_for_url(re.compile(r"inception_3a=64-96-200-16-32-32.*view=blocks|view=blocks.*inception_3a=64-96-200"),
                               timeout=RENDER_MS)
+            page.wait_for_timeout(1000)
+            assert page.evaluate(SIDEBAR_MARKED) == "all", "the sidebar was redrawn by a width edit"
+            # the box was updated in place, not replaced: the caret is still in it
+            assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "3x3 ✎"
+            # the headline's config download is this edit's (not the one the page opened with)
+            with page.expect_download(timeout=RENDER_MS) as info:
+                page.get_by_role("button", name="Download config JSON").click()
+            saved = json.loads(Path(info.value.path()).read_text())
+            assert saved["blocks"]["inception_3a"]["3x3"] == 200, saved["blocks"]["inception_3a"]
+            assert info.value.suggested_filename == exports.file_name(
+                config.spec_from_query({"preset": "googlenet", "inception_3a": "64-96-200-16-32-32"}), "json")
             # a shared address opens its view
             page.goto(server + "/?preset=googlenet&view=charts", wait_until="domcontentloaded")
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=RENDER_MS)

@@ -11,7 +11,7 @@ from ..edits import apply_table_edits, edited_widths, reference_widths, with_for
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
-from .common import accept, current_spec, error, localized, wkey
+from .common import accept, current_spec, error, localized, rerun_here, skey, synced, wkey
 from .context import ViewContext
 
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
@@ -62,16 +62,17 @@ def block_inputs_ui(spec, report, focus: str) -> None:
     tr = current()
     st.subheader(_("{block}: {input} → {output}, {params} params").format(
         block=focus, input=shape_str(row.input_shape), output=shape_str(row.output_shape), params=tr.int(row.params)))
-    fkey = wkey(f"form-{focus}")
-    st.toggle(_("Naive form, Figure 2(a) (no 1x1 reductions, unprojected pool)"), b.is_naive, key=fkey, on_change=_on_form, args=(focus, fkey))
-    cols = st.columns(6)
-    for col, k in zip(cols, WIDTH_KEYS):
-        key = wkey(f"w-{focus}-{k}")
-        col.number_input(
+    # stable keys (skey), values from the spec (synced): an edit updates these widgets in
+    # the browser instead of replacing them
+    fkey = synced(skey(f"form-{focus}"), b.is_naive)
+    st.toggle(_("Naive form, Figure 2(a) (no 1x1 reductions, unprojected pool)"), key=fkey, on_change=_on_form, args=(focus, fkey))
+    boxes = st.container(horizontal=True)  # one element holding the six boxes, not 6 columns
+    for k in WIDTH_KEYS:
+        key = synced(skey(f"w-{focus}-{k}"), b.widths[k])
+        boxes.number_input(
             f"{k} ✎" if b.widths[k] != preset_widths[k] else k,  # i18n: keep (the paper's width names)
             min_value=0,
             max_value=MAX_WIDTH,
-            value=b.widths[k],
             step=1,
             key=key,
             on_change=_on_width,
@@ -161,5 +162,5 @@ def table_ui(spec, report) -> None:
             error(_("{error}. The model above is the last valid one.").format(error=exc))
         else:
             accept(candidate)
-            st.rerun()
+            rerun_here()
 

@@ -50,6 +50,31 @@ def wkey(name: str) -> str:
     return f"{name}@{current_spec().preset}#{st.session_state.gen}"
 
 
+def skey(name: str) -> str:
+    """A widget key tied to the current preset only: the widget stays the same element in
+    the browser across edits (no remount, the caret stays in a width box after Enter). Its
+    value follows the spec through :func:`synced`, not through ``value=``."""
+    return f"{name}@{current_spec().preset}"
+
+
+def synced(key: str, value):
+    """Make the widget ``key`` show ``value`` (the spec's) on this run, before the widget
+    is drawn without a ``value=`` argument: an accepted edit shows what was typed, a refused
+    one the last good value, an edit made elsewhere (the table, an upload) the new value."""
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+    return key
+
+
+def rerun_here() -> None:
+    """Rerun what is running: the main area's fragment on a fragment run, the page
+    otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+
+
 def accept(candidate) -> bool:
     """Make ``candidate`` the current spec if the counter accepts it; otherwise remember
     the error and keep the last good spec."""

@@ -302,6 +302,104 @@ def _rfft2d_freqs(h: int, w: int) -> np.ndarray:
     return np.sqrt(fx * fx + fy * fy)
 
 
+def conv_input_gradient(dy, kernel, stride: int, padding: str, in_hw: tuple[int, int]):
+    """The gradient of a 2-D convolution (NHWC, ``kernel`` (kh, kw, in, out), the same
+    ``stride`` both ways, ``padding`` "valid" or "same" as TensorFlow) with respect to its
+    ``in_hw``-sized input, given ``dy``, the gradient of its output: what TensorFlow's
+    ``Conv2DBackpropInput`` computes, as ONE stride-1 forward convolution and a
+    ``depth_to_space``.
+
+    Input row ``s * u + p`` (phase ``p``) receives ``sum_a dy[u - a] * W[s * a + p]``: a full
+    convolution of ``dy`` with the phase's taps. All ``s * s`` phases are the output channels
+    of one convolution of ``dy`` (padded by ``ceil(k / s) - 1``) with the flipped taps,
+    ``(ceil(kh / s), ceil(kw / s), out, s * s * in)``; ``depth_to_space`` interleaves them.
+    Same multiply-adds as the transposed convolution, but a shape oneDNN runs fast: its
+    backward-data kernel for a 3-channel input (the image side of ``conv1``, 7x7/2) took
+    ~10x the layer's forward on this CPU (docs/bench.md)."""
+    import tensorflow as tf
+
+    kh, kw, cin, cout = kernel.shape
+    s = int(stride)
+    h, w = in_hw
+    (top, bottom), (left, right) = (0, 0), (0, 0)
+    if padding == "same":  # TensorFlow's SAME: the smaller half before
+        def pads(size, k):
+            total = max((-(-size // s) - 1) * s + k - size, 0)
+            return total // 2, total - total // 2
+        (top, bottom), (left, right) = pads(h, kh), pads(w, kw)
+    hp, wp = h + top + bottom, w + left + right
+    qh, qw = -(-kh // s), -(-kw // s)
+    taps = tf.pad(kernel, [[0, qh * s - kh], [0, qw * s - kw], [0, 0], [0, 0]])
+    taps = tf.reverse(tf.reshape(taps, [qh, s, qw, s, cin, cout]), axis=[0, 2])  # (a, py, b, px, in, out)
+    taps = tf.reshape(tf.transpose(taps, [0, 2, 5, 1, 3, 4]), [qh, qw, cout, s * s * cin])
+    g = tf.pad(dy, [[0, 0], [qh - 1, qh - 1], [qw - 1, qw - 1], [0, 0]])
+    dx = tf.nn.conv2d(g, taps, 1, "VALID")
+    if s > 1:
+        dx = tf.nn.depth_to_space(dx, s)
+    rows, cols = dx.shape[1], dx.shape[2]
+    if rows < hp or cols < wp:  # rows past the last window's reach get nothing
+        dx = tf.pad(dx, [[0, 0], [0, max(0, hp - rows)], [0, max(0, wp - cols)], [0, 0]])
+    if (rows, cols) != (h, w) or top or left:
+        dx = dx[:, top: top + h, left: left + w, :]
+    return dx
+
+
+def _image_stem(model, out):
+    """``(pads, conv)``: the ``ZeroPadding2D`` layers and the ``Conv2D`` that read the
+    model's input in a chain (each the only reader of the one before), when the graph to
+    ``out`` goes through that conv; else ``None`` (the plain sub-model is used)."""
+    import keras
+
+    layers = model.layers
+    if len(model.inputs) != 1 or not layers or not isinstance(layers[0], keras.layers.InputLayer):
+        return None
+    pads, prev = [], layers[0]
+    for layer in layers[1:]:
+        nodes = layer._inbound_nodes
+        if (len(prev._outbound_nodes) != 1 or len(nodes) != 1
+                or [t for t in nodes[0].input_tensors] != [prev.output]):
+            return None
+        if out is layer.output:
+            return None  # the target is in the stem
+        if isinstance(layer, keras.layers.ZeroPadding2D):
+            pads.append(layer)
+            prev = layer
+            continue
+        if (type(layer) is keras.layers.Conv2D and layer.data_format == "channels_last" and layer.groups == 1
+                and tuple(layer.dilation_rate) == (1, 1) and layer.strides[0] == layer.strides[1]
+                and layer.padding in ("valid", "same")
+                and layer.activation in (keras.activations.relu, keras.activations.linear)):
+            return pads, layer
+        return None
+    return None
+
+
+def _stem_call(pads, conv, x):
+    """``conv(pads(x))`` as the model computes it, with the input gradient of
+    :func:`conv_input_gradient` (the convolution's weights get no gradient)."""
+    import keras
+    import tensorflow as tf
+
+    for p in pads:
+        x = p(x)
+    relu = conv.activation is keras.activations.relu
+    in_hw = (x.shape[1], x.shape[2])
+
+    @tf.custom_gradient
+    def call(x):
+        y = conv(x)
+
+        def grad(dy, variables=None):
+            if relu:  # through where the output (so the pre-activation) is positive
+                dy = tf.raw_ops.ReluGrad(gradients=dy, features=y)
+            dx = conv_input_gradient(dy, tf.convert_to_tensor(conv.kernel), conv.strides[0], conv.padding, in_hw)
+            return dx, [None] * len(variables or ())
+
+        return y, grad
+
+    return call(x)
+
+
 class _Compiled:
     """The sub-model to one layer and the tf.functions for one (layer, objective, size,
     batch, settings): ``step`` (one Adam step, pure: state in, state out), ``to_rgb``
@@ -324,9 +422,18 @@ class _Compiled:
             pre_activation = layer
         if isinstance(out, (list, tuple)):
             out = out[0]
-        sub = keras.Model(model.inputs, out, name=f"featurevis_{target.layer}")
-        # the layers up to most targets are convolutional: run them at the rendered size
-        sub.input_spec = keras.InputSpec(ndim=4)
+        stem = _image_stem(model, out)
+        if stem is None:
+            sub = keras.Model(model.inputs, out, name=f"featurevis_{target.layer}")
+            # the layers up to most targets are convolutional: run them at the rendered size
+            sub.input_spec = keras.InputSpec(ndim=4)
+        else:  # the image-side conv by hand (for its input gradient), the rest as a sub-model
+            pads, conv = stem
+            rest = keras.Model(conv.output, out, name=f"featurevis_{target.layer}")
+            rest.input_spec = keras.InputSpec(ndim=4)
+
+            def sub(x, training=False):
+                return rest(_stem_call(pads, conv, x), training=training)
         channels_in = spec.input_shape[2]
         pre = runner.preprocessing
         mean = tf.constant(np.asarray(pre.mean, np.float32))
@@ -349,8 +456,13 @@ class _Compiled:
 
         def to_rgb(params):
             if s.fourier:
-                spectrum = tf.complex(params[0], params[1]) * tf.cast(sscale, tf.complex64)
-                img = tf.signal.irfft2d(spectrum)[:, :, :h, :w]  # (B, 3, h, w)
+                # unstack, not params[0] / params[1]: the gradient of a strided slice
+                # (StridedSliceGrad) cost ~4 ms each, of a stack nothing
+                real, imag = tf.unstack(params)
+                spectrum = tf.complex(real, imag) * tf.cast(sscale, tf.complex64)
+                img = tf.signal.irfft2d(spectrum)  # (B, 3, h, w + 1 when w is odd)
+                if img.shape[-1] != w:
+                    img = img[:, :, :, :w]
                 img = tf.transpose(img, [0, 2, 3, 1]) / 4.0
             else:
                 img = params

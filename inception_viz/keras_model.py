@@ -40,6 +40,16 @@ def _pow_neg(t, beta: float):
     return tf.exp(-beta * tf.math.log(t))
 
 
+def _channel_window_sum(t, size: int):
+    """Sum of ``t`` over the ``size`` channels centred on each channel, clipped at the first
+    and last channel (zero padding): ``size`` shifted slices added (XLA fuses them)."""
+    c, r = t.shape[-1], size // 2
+    if not r:
+        return t
+    t = tf.pad(t, [[0, 0]] * (len(t.shape) - 1) + [[r, r]])
+    return tf.add_n([t[..., i : i + c] for i in range(size)])
+
+
 @tf.function(jit_compile=True)
 def caffe_lrn(x, size: int, alpha: float, beta: float, k: float):
     """Caffe's cross-channel LRN of an NHWC tensor as one XLA-fused loop:
@@ -50,15 +60,26 @@ def caffe_lrn(x, size: int, alpha: float, beta: float, k: float):
     the power into one pass over the tensor. TensorFlow's own LRN op multiplies the squares
     by a dense channels x channels band matrix (192 x 192 at GoogLeNet's ``lrn2``) and takes
     ``exp(log(.))``: ~3-4x slower on a 2-core CPU (see docs/bench.md). XLA compiles once per
-    input shape and settings (~0.5 s, then cached for the process)."""
-    c, r = x.shape[-1], size // 2
-    sq = tf.square(x)
-    if r:
-        sq = tf.pad(sq, [[0, 0]] * (len(x.shape) - 1) + [[r, r]])
-        window = tf.add_n([sq[..., i : i + c] for i in range(size)])
-    else:
-        window = sq
-    return x * _pow_neg(k + (alpha / size) * window, beta)
+    input shape and settings (~0.5 s, then cached for the process).
+
+    The gradient is written out (the window is symmetric, so its transpose is itself):
+    ``dx = dy * s ** -beta - 2 * alpha * beta / size * x * window(dy * y / s)`` with
+    ``s = k + alpha / size * window(x^2)`` and ``y`` the output: one more fused pass, where
+    XLA's differentiation of the slices and pads cost ~8x the forward (feature
+    visualisation backpropagates through both LRNs every step; docs/bench.md)."""
+
+    @tf.custom_gradient
+    def lrn(x):
+        s = k + (alpha / size) * _channel_window_sum(tf.square(x), size)
+        scale = _pow_neg(s, beta)
+        y = x * scale
+
+        def grad(dy):
+            return dy * scale - (2.0 * alpha * beta / size) * x * _channel_window_sum(dy * y / s, size)
+
+        return y, grad
+
+    return lrn(x)
 
 
 @keras.saving.register_keras_serializable(package="inception_viz")

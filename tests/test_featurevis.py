@@ -166,6 +166,65 @@ def test_fourier_image_is_not_pixel_noise_unlike_pixel_space_ascent(runner):
     assert pixel.objective_end[0] > pixel.objective_start[0] and fourier.objective_end[0] > fourier.objective_start[0]
 
 
+@pytest.mark.parametrize("kernel, stride, padding, size, cin", [
+    (7, 2, "valid", 230, 3),  # googlenet's conv1 after its 3-pixel pad, 224 px
+    (7, 2, "valid", 61, 3),   # odd size: the last row and column are in no window
+    (7, 2, "same", 45, 3),    # the simplified preset's c1
+    (6, 2, "valid", 21, 1),   # even kernel, a grey input; the taps reach past the phases
+    (3, 3, "same", 20, 3),
+    (5, 1, "same", 17, 2),
+    (1, 2, "valid", 9, 3),
+])
+def test_conv_input_gradient_equals_tensorflows(kernel, stride, padding, size, cin):
+    """The featurevis stem's input gradient (one stride-1 conv + depth_to_space) against
+    TensorFlow's Conv2DBackpropInput, for strides 1-3, both paddings, odd sizes and
+    kernels that the stride does not divide."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(kernel * 100 + size)
+    w = tf.constant(rng.normal(size=(kernel, kernel, cin, 8)).astype("float32"))
+    out = (size - kernel) // stride + 1 if padding == "valid" else -(-size // stride)
+    dy = tf.constant(rng.normal(size=(2, out, out, 8)).astype("float32"))
+    ref = tf.raw_ops.Conv2DBackpropInput(input_sizes=[2, size, size, cin], filter=w, out_backprop=dy,
+                                         strides=[1, stride, stride, 1], padding=padding.upper()).numpy()
+    got = np.asarray(fv.conv_input_gradient(dy, w, stride, padding, (size, size)))
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("preset_name, layer", [("googlenet", "inception_3a"), ("simplified", "c2_3x3")])
+def test_stem_gives_the_sub_models_values_and_input_gradient(preset_name, layer):
+    """The compiled step runs the image-side pad + conv itself (for its fast input
+    gradient) and the rest as a sub-model: the same activations, bit for bit, and the same
+    gradient to the image as the plain sub-model from the input; a target inside the stem
+    uses the plain sub-model."""
+    import keras
+    import tensorflow as tf
+
+    model = inference.get_runner(preset(preset_name)).model
+    out = model.get_layer(layer).output
+    pads, conv = fv._image_stem(model, out)
+    assert type(conv) is keras.layers.Conv2D and conv is model.layers[1 + len(pads)]
+    assert fv._image_stem(model, conv.output) is None
+    rest = keras.Model(conv.output, out)
+    rest.input_spec = keras.InputSpec(ndim=4)
+    plain = keras.Model(model.inputs, out)
+    plain.input_spec = keras.InputSpec(ndim=4)
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 45, 45, 3)).astype("float32") * 50)
+    weights = tf.cast(tf.range(out.shape[-1]) % 7, tf.float32)
+    results = []
+    for fn in (plain, lambda v: rest(fv._stem_call(pads, conv, v))):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            loss = tf.reduce_sum(y * weights)
+        results.append((y.numpy(), tape.gradient(loss, x).numpy()))
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_array_equal(y0, y1)
+    assert np.abs(g0).max() > 0
+    np.testing.assert_allclose(g1, g0, rtol=1e-4, atol=1e-5 * np.abs(g0).max())
+
+
 @pytest.fixture(scope="module")
 def zoo_file(tmp_path_factory):
     """A zoo-layout ONNX file (random zoo weights) with conv2's output as an extra output,

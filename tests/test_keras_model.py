@@ -463,17 +463,24 @@ def test_lrn_equals_previous_implementation(size, alpha, beta, k):
         np.testing.assert_allclose(y, caffe_lrn(x, size, alpha, beta, k), rtol=2e-5, atol=1e-6)
 
 
-def test_lrn_gradient_equals_previous_implementation():
+@pytest.mark.parametrize(
+    "size, alpha, beta, k, channels",
+    [(5, 0.5, 0.75, 2.0, 11), (5, 1e-4, 0.75, 1.0, 64), (3, 0.5, 0.5, 2.0, 7), (7, 1.0, 1.0, 1.0, 4),
+     (5, 0.3, 0.6, 1.5, 9), (1, 1.0, 0.75, 1.0, 3)],
+)
+def test_lrn_gradient_equals_previous_implementation(size, alpha, beta, k, channels):
+    """caffe_lrn's hand-written gradient against TF's LRN op's gradient, on each power path
+    and with fewer channels than the window (the clipped window's transpose)."""
     import tensorflow as tf
 
-    x = tf.constant((np.random.default_rng(3).normal(size=(1, 6, 5, 11)) * 3).astype("float32"))
+    x = tf.constant((np.random.default_rng(size + channels).normal(size=(1, 6, 5, channels)) * 3).astype("float32"))
     grads = []
-    for fn in (lambda v: LocalResponseNorm(5, 0.5, 0.75, 2.0)(v), lambda v: previous_lrn(v, 5, 0.5, 0.75, 2.0)):
+    for fn in (lambda v: LocalResponseNorm(size, alpha, beta, k)(v), lambda v: previous_lrn(v, size, alpha, beta, k)):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = tf.reduce_sum(fn(x) * tf.range(11, dtype=tf.float32))
+            y = tf.reduce_sum(fn(x) * tf.range(channels, dtype=tf.float32))
         grads.append(tape.gradient(y, x).numpy())
-    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5 * np.abs(grads[1]).max())
     assert np.abs(grads[1]).max() > 0.1
 
 

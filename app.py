@@ -52,6 +52,8 @@ from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, curr
 VIEW_KEY = "view"
 #: The sidebar's "Block in focus" selector's key, one per preset (its value: a block name).
 FOCUS_KEY = "focus@{preset}"
+#: The sidebar's two lazy expanders' keys (their values: open or not).
+OPTIONS_KEY, SHARE_KEY = "sb-options", "sb-share"
 #: The main area's fragment key (``st.rerun(MAIN)`` from a callback reruns only it).
 MAIN = "main"
 #: The input fields' names in the "needs a number" error (msgids).
@@ -202,40 +204,58 @@ def sidebar_ui(spec) -> None:
         help=_("googlenet: the paper · simplified: the lecture's InceptionV1 · block: the lecture's one-block demo · naive: every block in Figure 2(a) form"),
     )
     sb.button(_("Reset to the paper's GoogLeNet"), on_click=_on_reset, width="stretch")
-
-    sb.subheader(_("Input and options"))
-    sb.caption(_("Sizes everywhere are height × width (× channels)."))
-    has_classes = any(isinstance(l, Dense) and l.units is None for l in spec.layers) or bool(spec.aux_heads)
-    keys = {n: wkey(f"opt-{n}") for n in ("height", "width", "channels", "classes", "lrn", "aux")}
-    if not has_classes:
-        keys.pop("classes")
-    c1, c2, c3 = sb.columns(3)
-    h, w, c = spec.input_shape
-    c1.number_input(_("Height"), 1, 4096, h, 1, key=keys["height"], on_change=_on_options, args=(keys,))
-    c2.number_input(_("Width"), 1, 4096, w, 1, key=keys["width"], on_change=_on_options, args=(keys,))
-    c3.number_input(_("Channels"), 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
-    if has_classes:
-        sb.number_input(_("Classes"), 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
-    # a preset without LRN layers (or aux heads) shows its box unticked and disabled: a
-    # ticked box would claim layers the model does not have
-    lrn = has_lrn(spec)
-    sb.checkbox(_("LRN layers"), spec.lrn and lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not lrn,
-                help=_("Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)") if lrn
-                else _("The {preset} preset has no LRN layers").format(preset=spec.preset))
-    sb.checkbox(_("Auxiliary classifiers"), spec.aux and bool(spec.aux_heads), key=keys["aux"], on_change=_on_options, args=(keys,),
-                disabled=not spec.aux_heads,
-                help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads
-                else _("The {preset} preset has no auxiliary classifiers").format(preset=spec.preset))
-
     if spec.blocks:  # a new focus changes only the main area: rerun only that (main_area)
         sb.selectbox(_("Block in focus"), spec.block_names, key=FOCUS_KEY.format(preset=spec.preset),
                      on_change=_rerun_main, help=_("The block the editor, the block graph and the seed comparison show"))
 
-    sb.subheader(_("Share"))
-    sb.caption(_("The address bar holds the whole model: copy it to share this exact configuration."))
-    up = wkey("upload")
-    sb.file_uploader(_("Load a config JSON"), type=["json"], key=up, on_change=_on_upload, args=(up,),
-                     max_upload_size=1, help=_("at most {size} KiB").format(size=MAX_UPLOAD_BYTES // 1024))
+    # Two lazy expanders (only an open one draws its widgets): the input size and the
+    # options, and the config upload, change rarely during a lecture; folded, a fresh page
+    # draws and loads less before the totals show. The input and options' label says
+    # their current values, so nothing is hidden.
+    tr = i18n.current()
+    summary = _("Input and options: {shape}").format(shape=shape_str(spec.input_shape))
+    if has_classes(spec):
+        summary += " · " + tr.ngettext("{n} class", "{n} classes", spec.classes).format(n=tr.int(spec.classes))
+    options = sb.expander(summary, key=OPTIONS_KEY, on_change="rerun")
+    if options.open:
+        options_ui(options, spec)
+    share = sb.expander(_("Share or load a config"), key=SHARE_KEY, on_change="rerun")
+    if share.open:
+        share.caption(_("The address bar holds the whole model: copy it to share this exact configuration. "
+                        "“Download config JSON” (beside the totals) saves it as a file."))
+        up = wkey("upload")
+        share.file_uploader(_("Load a config JSON"), type=["json"], key=up, on_change=_on_upload, args=(up,),
+                            max_upload_size=1, help=_("at most {size} KiB").format(size=MAX_UPLOAD_BYTES // 1024))
+
+
+def has_classes(spec) -> bool:
+    """Whether the model has a class count the *Classes* box can set."""
+    return any(isinstance(l, Dense) and l.units is None for l in spec.layers) or bool(spec.aux_heads)
+
+
+def options_ui(box, spec) -> None:
+    """The input size, the class count, the LRN and auxiliary-classifier switches."""
+    box.caption(_("Sizes everywhere are height × width (× channels)."))
+    keys = {n: wkey(f"opt-{n}") for n in ("height", "width", "channels", "classes", "lrn", "aux")}
+    if not has_classes(spec):
+        keys.pop("classes")
+    c1, c2, c3 = box.columns(3)
+    h, w, c = spec.input_shape
+    c1.number_input(_("Height"), 1, 4096, h, 1, key=keys["height"], on_change=_on_options, args=(keys,))
+    c2.number_input(_("Width"), 1, 4096, w, 1, key=keys["width"], on_change=_on_options, args=(keys,))
+    c3.number_input(_("Channels"), 1, 64, c, 1, key=keys["channels"], on_change=_on_options, args=(keys,))
+    if "classes" in keys:
+        box.number_input(_("Classes"), 1, 100_000, spec.classes, 1, key=keys["classes"], on_change=_on_options, args=(keys,))
+    # a preset without LRN layers (or aux heads) shows its box unticked and disabled: a
+    # ticked box would claim layers the model does not have
+    lrn = has_lrn(spec)
+    box.checkbox(_("LRN layers"), spec.lrn and lrn, key=keys["lrn"], on_change=_on_options, args=(keys,), disabled=not lrn,
+                 help=_("Local response normalisation after conv1/pool1 and conv2 (Caffe semantics)") if lrn
+                 else _("The {preset} preset has no LRN layers").format(preset=spec.preset))
+    box.checkbox(_("Auxiliary classifiers"), spec.aux and bool(spec.aux_heads), key=keys["aux"], on_change=_on_options, args=(keys,),
+                 disabled=not spec.aux_heads,
+                 help=_("The paper's two training-only side heads on 4a and 4d") if spec.aux_heads
+                 else _("The {preset} preset has no auxiliary classifiers").format(preset=spec.preset))
 
 
 def title_ui(spec) -> None:

@@ -27,11 +27,15 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and pandas
 
 
-def run_app(query: dict[str, str] | None = None, view: str | None = None) -> AppTest:
-    """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab)."""
+def run_app(query: dict[str, str] | None = None, view: str | None = None, sidebar_open: bool = True) -> AppTest:
+    """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab),
+    with the sidebar's two folded sections open (what a click on them does), unless
+    ``sidebar_open`` is false."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
+    if sidebar_open:
+        at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
     return at.run()
 
 
@@ -327,6 +331,20 @@ def test_width_edit_reruns_with_the_counters_total():
     widget(at.number_input, "w-inception_3a-5x5@").set_value(64).run()
     expected2 = counter.analyze(expected.spec.with_block("inception_3a", **{"5x5": 64}))
     assert total(at) == counter.fmt_int(expected2.total_params)
+
+
+def test_rare_sidebar_sections_are_folded_and_say_their_values():
+    """A fresh page draws the input/options and the config upload folded (lazy expanders:
+    nothing inside is drawn); the folded label says the current input size and classes."""
+    at = run_app({"preset": "googlenet", "input": "200x224x3"}, sidebar_open=False)
+    assert not [w for w in at.sidebar.number_input if w.key.startswith("opt-")]
+    assert not at.sidebar.get("file_uploader")
+    labels = [e.proto.label for e in at.sidebar.expander]
+    assert labels == ["Input and options: 200x224x3 · 1,000 classes", "Share or load a config"]
+    at.session_state[app.OPTIONS_KEY] = True  # what a click on the first one sends
+    at.run()
+    assert widget(at.number_input, "opt-height@").value == 200
+    assert not at.sidebar.get("file_uploader")
 
 
 def test_width_boxes_keep_their_keys_and_always_show_the_spec():

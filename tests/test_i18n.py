@@ -354,11 +354,13 @@ def test_not_yet_converted_list_only_shrinks():
 
 
 def run_app(query: dict[str, str] | None = None, locale: str | None = None) -> AppTest:
+    """The app, with the sidebar's two folded sections open (as after a click on each)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if locale:
         at.context["locale"] = locale
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
     return at.run()
 
 
@@ -379,7 +381,8 @@ def test_spanish_page_from_the_url():
     # the counter's multiply-adds, grouped with dots
     assert m["Multiplicaciones-sumas (MACs) por imagen"] == f"{GOOGLENET.total_macs:,}".replace(",", ".")
     assert m["Profundidad (capas con pesos)"] == "22 capas"
-    assert [s.value for s in at.sidebar.subheader] == ["Entrada y opciones", "Compartir"]
+    assert [e.proto.label for e in at.sidebar.expander] == ["Entrada y opciones: 224x224x3 · 1.000 clases",
+                                                           "Compartir o cargar una configuración"]
     assert at.sidebar.selectbox(key="lang").value == "es"
     assert {n.label for n in at.sidebar.number_input} >= {"Alto", "Ancho", "Canales", "Clases"}
     assert [t.label for t in at.tabs] == [i18n.translator("es").gettext(v.label) for v in views.VIEWS]

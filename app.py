@@ -45,8 +45,8 @@ from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
-from inception_viz.views.common import (LANG_KEY, MAX_UPLOAD_BYTES, accept, current_spec, error, export_button, localized,
-                                        uploaded_config, visitor_trusted, wkey)
+from inception_viz.views.common import (HEADLINE, LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error,
+                                        export_button, localized, uploaded_config, visitor_trusted, wkey)
 
 #: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
@@ -54,8 +54,6 @@ VIEW_KEY = "view"
 FOCUS_KEY = "focus@{preset}"
 #: The sidebar's two lazy expanders' keys (their values: open or not).
 OPTIONS_KEY, SHARE_KEY = "sb-options", "sb-share"
-#: The main area's fragment key (``st.rerun(MAIN)`` from a callback reruns only it).
-MAIN = "main"
 #: The input fields' names in the "needs a number" error (msgids).
 INPUT_NAMES = {"height": N_("height"), "width": N_("width"), "channels": N_("channels")}
 #: Where an unexpected failure's traceback goes (the server's log, never the page).
@@ -124,8 +122,8 @@ def sync_url(spec, view: View, lang: str) -> None:
 # -- callbacks (run before the script, so the page always draws the accepted spec) ------
 
 
-def _rerun_main() -> None:
-    st.rerun(MAIN)  # from a callback: this interaction reruns only the main area
+def _rerun_view() -> None:
+    st.rerun(VIEW)  # from a callback: a new block in focus reruns only the open view
 
 
 @localized
@@ -204,9 +202,9 @@ def sidebar_ui(spec) -> None:
         help=_("googlenet: the paper · simplified: the lecture's InceptionV1 · block: the lecture's one-block demo · naive: every block in Figure 2(a) form"),
     )
     sb.button(_("Reset to the paper's GoogLeNet"), on_click=_on_reset, width="stretch")
-    if spec.blocks:  # a new focus changes only the main area: rerun only that (main_area)
+    if spec.blocks:  # a new focus changes only the open view: rerun only that (view_area)
         sb.selectbox(_("Block in focus"), spec.block_names, key=FOCUS_KEY.format(preset=spec.preset),
-                     on_change=_rerun_main, help=_("The block the editor, the block graph and the seed comparison show"))
+                     on_change=_rerun_view, help=_("The block the editor, the block graph and the seed comparison show"))
 
     # Two lazy expanders (only an open one draws its widgets): the input size and the
     # options, and the config upload, change rarely during a lecture; folded, a fresh page
@@ -303,22 +301,19 @@ def output_delta(shape, preset_shape) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------------------
 
 
-def open_view(ctx: ViewContext) -> None:
+def view_tabs() -> tuple[View, object]:
     """The view tabs; only the open one runs (``on_change="rerun"``: a click on a tab reruns
-    the script, and ``.open`` says which tab is showing).
+    the main area, and ``.open`` says which tab is showing). Returns the open view and its
+    tab.
 
     The tabs' session value is the open tab's label in the page's language; after a
     language switch it still names the old one, so it is mapped back to its view (labels of
     every language are known) and rewritten before the tabs are drawn."""
-    lang = i18n.current().lang
     open_now = view_by_label(st.session_state.get(VIEW_KEY))
     if st.session_state.get(VIEW_KEY) != _(open_now.label):
         st.session_state[VIEW_KEY] = _(open_now.label)
     tabs = st.tabs([_(v.label) for v in VIEWS], key=VIEW_KEY, on_change="rerun")
-    view, tab = next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
-    sync_url(ctx.spec, view, lang)
-    with tab:
-        guarded(_("The {view} view").format(view=_(view.label)), view.module.render, ctx)
+    return next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
 
 
 class ServerError(Exception):
@@ -326,14 +321,26 @@ class ServerError(Exception):
 
 
 def page() -> None:
-    """A full run: the state, the title, the main area (a fragment), then the sidebar.
+    """A full run: the state, the title, the headline, the main area, then the sidebar.
+
+    Three fragments, so that an interaction redraws only what it changes (each element a run
+    sends costs the browser a re-render; bench --browser measures it):
+
+    - ``headline_area`` (:data:`HEADLINE`): the totals, the last error, the config download;
+    - ``main_area`` (:data:`MAIN`): the view tabs; a tab click reruns it (tabs and view);
+    - ``view_area`` (:data:`VIEW`), inside it: the open view. A widget of the view reruns
+      only the view; one that changes the model (a width, the form switch) reruns the view
+      and the headline (``common.rerun_model``), not the tabs or the sidebar.
 
     The sidebar comes last in the script (not on the page) so that the totals reach the
     browser first on a fresh page; nothing in the main area reads what the sidebar draws
-    (the widgets' values are in session state before the script starts)."""
+    (the widgets' values are in session state before the script starts). Everything that
+    changes the sidebar (preset, input and options, language, a config upload) is a sidebar
+    widget, which reruns the whole page."""
     init_state()  # also i18n.use(the session's language) for this run
     spec = current_spec()
     title_ui(spec)
+    headline_area()
     main_area()
     guarded(_("The sidebar"), sidebar_ui, spec)
 
@@ -347,20 +354,38 @@ def focus_block(spec) -> str | None:
     return chosen if chosen in spec.block_names else spec.block_names[0]
 
 
+def _model():
+    """This run's spec, its report and its preset's report (a fragment run does not pass
+    through page(): the session's language is set here too)."""
+    i18n.use(st.session_state[LANG_KEY])
+    spec = current_spec()
+    return spec, counter.analyze(spec), counter.analyze(presets.preset(spec.preset))
+
+
+@st.fragment(key=HEADLINE)
+def headline_area() -> None:
+    with shielded():
+        guarded(_("The headline"), headline_ui, *_model())
+
+
 @st.fragment(key=MAIN)
 def main_area() -> None:
-    """The headline and the open view, as one fragment: an interaction inside it (a width
-    typed into the Blocks view, a tab click, a Predictions upload) reruns only this part and
-    sends only its elements, while the sidebar (which no such interaction changes) stays
-    as it is in the browser. Everything that changes the sidebar (preset, input and options,
-    language, a config upload) is a sidebar widget, which reruns the whole page."""
     with shielded():
-        i18n.use(st.session_state[LANG_KEY])  # a fragment run does not pass through page()
-        spec = current_spec()
-        report = counter.analyze(spec)
-        base = counter.analyze(presets.preset(spec.preset))
-        guarded(_("The headline"), headline_ui, spec, report, base)
-        open_view(ViewContext(spec, report, base, focus_block(spec)))
+        i18n.use(st.session_state[LANG_KEY])
+        view, tab = view_tabs()
+        with tab:
+            view_area(view.key)
+
+
+@st.fragment(key=VIEW)
+def view_area(key: str) -> None:
+    """The open view (``key``: its URL key) and the address bar."""
+    with shielded():
+        spec, report, base = _model()
+        view = view_by_key(key)
+        sync_url(spec, view, i18n.current().lang)
+        guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
+                ViewContext(spec, report, base, focus_block(spec)))
 
 
 @contextmanager

@@ -60,19 +60,26 @@ def skey(name: str) -> str:
 def synced(key: str, value):
     """Make the widget ``key`` show ``value`` (the spec's) on this run, before the widget
     is drawn without a ``value=`` argument: an accepted edit shows what was typed, a refused
-    one the last good value, an edit made elsewhere (the table, an upload) the new value."""
-    if st.session_state.get(key) != value:
-        st.session_state[key] = value
+    one the last good value, an edit made elsewhere (the table, an upload) the new value.
+
+    Assigned on every run, also when session state already holds it: only an assignment
+    sends the value with the widget, and a widget the browser draws anew (its tab was
+    closed and opened again) would otherwise start from its default (0 for a width box),
+    and send that back with the next edit."""
+    st.session_state[key] = value
     return key
 
 
-def rerun_here() -> None:
-    """Rerun what is running: the main area's fragment on a fragment run, the page
-    otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+#: The page's fragments (``app.py``): the headline, the main area (the view tabs) and,
+#: inside it, the open view. ``st.rerun(key or keys)`` from a widget callback reruns only them.
+HEADLINE, MAIN, VIEW = "headline", "main", "view"
 
-    ctx = get_script_run_ctx()
-    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+
+def rerun_model() -> None:
+    """From a callback of a view's widget that changed the model (:func:`accept`): rerun
+    the view and the headline (its totals and the error), instead of the view alone, which
+    is what a widget of the view reruns by default; the tabs and the sidebar stay."""
+    st.rerun([HEADLINE, VIEW])
 
 
 def accept(candidate) -> bool:

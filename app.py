@@ -45,8 +45,8 @@ from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
-from inception_viz.views.common import (HEADLINE, LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error,
-                                        export_button, localized, uploaded_config, visitor_trusted, wkey)
+from inception_viz.views.common import (LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error, export_button,
+                                        localized, uploaded_config, visitor_trusted, wkey)
 
 #: The view tabs' widget key; its session-state value is the open tab's (translated) label.
 VIEW_KEY = "view"
@@ -321,16 +321,15 @@ class ServerError(Exception):
 
 
 def page() -> None:
-    """A full run: the state, the title, the headline, the main area, then the sidebar.
+    """A full run: the state, the title, the main area, then the sidebar.
 
-    Three fragments, so that an interaction redraws only what it changes (each element a run
-    sends costs the browser a re-render; bench --browser measures it):
+    Two nested fragments, so that an interaction redraws only what it changes (each element
+    a run sends costs the browser a re-render; bench --browser measures it):
 
-    - ``headline_area`` (:data:`HEADLINE`): the totals, the last error, the config download;
     - ``main_area`` (:data:`MAIN`): the view tabs; a tab click reruns it (tabs and view);
-    - ``view_area`` (:data:`VIEW`), inside it: the open view. A widget of the view reruns
-      only the view; one that changes the model (a width, the form switch) reruns the view
-      and the headline (``common.rerun_model``), not the tabs or the sidebar.
+    - ``view_area`` (:data:`VIEW`), inside the open tab: the headline (totals, last error,
+      config download) and the open view. A widget of the view (a width, a table cell, a
+      predictions upload) reruns only this: the 11 tabs and the sidebar stay as they are.
 
     The sidebar comes last in the script (not on the page) so that the totals reach the
     browser first on a fresh page; nothing in the main area reads what the sidebar draws
@@ -340,7 +339,6 @@ def page() -> None:
     init_state()  # also i18n.use(the session's language) for this run
     spec = current_spec()
     title_ui(spec)
-    headline_area()
     main_area()
     guarded(_("The sidebar"), sidebar_ui, spec)
 
@@ -354,24 +352,10 @@ def focus_block(spec) -> str | None:
     return chosen if chosen in spec.block_names else spec.block_names[0]
 
 
-def _model():
-    """This run's spec, its report and its preset's report (a fragment run does not pass
-    through page(): the session's language is set here too)."""
-    i18n.use(st.session_state[LANG_KEY])
-    spec = current_spec()
-    return spec, counter.analyze(spec), counter.analyze(presets.preset(spec.preset))
-
-
-@st.fragment(key=HEADLINE)
-def headline_area() -> None:
-    with shielded():
-        guarded(_("The headline"), headline_ui, *_model())
-
-
 @st.fragment(key=MAIN)
 def main_area() -> None:
     with shielded():
-        i18n.use(st.session_state[LANG_KEY])
+        i18n.use(st.session_state[LANG_KEY])  # a fragment run does not pass through page()
         view, tab = view_tabs()
         with tab:
             view_area(view.key)
@@ -379,11 +363,14 @@ def main_area() -> None:
 
 @st.fragment(key=VIEW)
 def view_area(key: str) -> None:
-    """The open view (``key``: its URL key) and the address bar."""
+    """The headline, the open view (``key``: its URL key) and the address bar."""
     with shielded():
-        spec, report, base = _model()
+        i18n.use(st.session_state[LANG_KEY])
+        spec = current_spec()
+        report, base = counter.analyze(spec), counter.analyze(presets.preset(spec.preset))
         view = view_by_key(key)
         sync_url(spec, view, i18n.current().lang)
+        guarded(_("The headline"), headline_ui, spec, report, base)
         guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
                 ViewContext(spec, report, base, focus_block(spec)))
 

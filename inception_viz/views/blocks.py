@@ -11,7 +11,7 @@ from ..edits import apply_table_edits, edited_widths, reference_widths, with_for
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
-from .common import accept, current_spec, error, localized, rerun_model, skey, synced, wkey
+from .common import accept, current_spec, error, localized, rerun_here, skey, synced, wkey
 from .context import ViewContext
 
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
@@ -40,17 +40,15 @@ def _on_width(block_name: str, width: str, key: str) -> None:
     value = st.session_state.get(key)
     if value is None:
         st.session_state.error = _("{block} {width} needs a number (0 drops or skips it)").format(block=block_name, width=width)
-    else:
-        try:
-            accept(current_spec().with_block(block_name, **{width: int(value)}))
-        except SpecError as exc:
-            st.session_state.error = str(exc)
-    rerun_model()
+        return
+    try:
+        accept(current_spec().with_block(block_name, **{width: int(value)}))
+    except SpecError as exc:
+        st.session_state.error = str(exc)
 
 
 def _on_form(block_name: str, key: str) -> None:
     accept(with_form(current_spec(), block_name, bool(st.session_state[key])))
-    rerun_model()
 
 
 # -- the block in focus ---------------------------------------------------------------
@@ -164,5 +162,5 @@ def table_ui(spec, report) -> None:
             error(_("{error}. The model above is the last valid one.").format(error=exc))
         else:
             accept(candidate)
-            st.rerun()  # the whole page: the headline too (a keyed rerun is for callbacks only)
+            rerun_here()  # the view again (with the headline), drawn from the new spec
 

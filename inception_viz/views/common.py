@@ -70,16 +70,18 @@ def synced(key: str, value):
     return key
 
 
-#: The page's fragments (``app.py``): the headline, the main area (the view tabs) and,
-#: inside it, the open view. ``st.rerun(key or keys)`` from a widget callback reruns only them.
-HEADLINE, MAIN, VIEW = "headline", "main", "view"
+#: The page's fragments (``app.py``): the main area (the view tabs) and, inside it, the open
+#: view with the headline. ``st.rerun(key)`` from a widget callback reruns only that one.
+MAIN, VIEW = "main", "view"
 
 
-def rerun_model() -> None:
-    """From a callback of a view's widget that changed the model (:func:`accept`): rerun
-    the view and the headline (its totals and the error), instead of the view alone, which
-    is what a widget of the view reruns by default; the tabs and the sidebar stay."""
-    st.rerun([HEADLINE, VIEW])
+def rerun_here() -> None:
+    """From a script body: rerun what is running, the open view's fragment on a fragment
+    run, the page otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
 
 
 def accept(candidate) -> bool:

@@ -7,11 +7,14 @@ headline, and the dispatch to the open view. Each view is one module of
 ``inception_viz.views`` (registry: ``views.VIEWS``) with one entry point ``render(ctx)``.
 
 The current spec lives in ``st.session_state["spec"]`` and in the URL (``st.query_params``,
-plus ``&view=<key>`` for the open view and ``&lang=<en|es>`` for the language); every widget starts from the spec, and widget keys
-carry the preset and a generation number that changes whenever the spec changes, so a
-preset switch, an upload or a restored URL never leaves a stale widget value behind. An
-edit is accepted only if the analytic counter accepts the new spec; otherwise ``st.error``
-says what is wrong and the last good model stays on screen.
+plus ``&view=<key>`` for the open view and ``&lang=<en|es>`` for the language); every widget starts from the spec. Most
+widget keys carry the preset and a generation number that changes whenever the spec changes
+(``common.wkey``), so a preset switch, an upload or a restored URL never leaves a stale widget
+value behind; the focus block's width boxes and form switch keep one key per preset
+(``common.skey``) and get the spec's value assigned before each draw (``common.synced``), so
+an edit updates them in the browser instead of replacing them. An edit is accepted only if the
+analytic counter accepts the new spec; otherwise ``st.error`` says what is wrong and the last
+good model stays on screen.
 
 Who is watching matters (``inception_viz.trust``): in shared mode, and in local mode for any
 browser not on the server's machine, no view shows a server path, and an unexpected exception
@@ -23,9 +26,10 @@ English, then the sidebar's selector (``st.session_state["lang"]``). Every run s
 ``i18n._`` and format numbers with ``i18n.current()``. Tab labels are msgids in
 ``views.VIEWS``, translated here; URL keys stay English.
 
-Only the open view runs (lazy tabs): a hidden view costs nothing and sends nothing.
-Nothing on the first page imports TensorFlow; "Instantiate" and "Predictions" load it on
-demand.
+Only the open view runs (lazy tabs): a hidden view costs nothing and sends nothing. The tabs
+and the open view are fragments (``main_area``, ``view_area``; see ``page``): a width edit
+reruns and sends only the headline and the view. Nothing on the first page imports
+TensorFlow; "Instantiate" and "Predictions" load it on demand.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import Callable
 
 import streamlit as st
 
-from inception_viz import config, counter, exports, i18n, presets
+from inception_viz import config, counter, exports, i18n, presets, st_compat
 from inception_viz.edits import edited_blocks
 from inception_viz.graph import shape_str
 from inception_viz.i18n import N_, _
@@ -379,8 +383,8 @@ def view_area(key: str) -> None:
 def shielded():
     """An exception that no view's guard caught: the lecturer's own browser sees its
     traceback, an untrusted visitor only its type (:class:`ServerError`); the terminal gets
-    the traceback either way. Around a full run (``main``) and around a fragment run
-    (``main_area``), which does not pass through ``main``."""
+    the traceback either way. Around a full run (``main``) and around each fragment
+    (``main_area``, ``view_area``), whose own runs do not pass through ``main``."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - an untrusted visitor sees no traceback (paths, account)
@@ -393,6 +397,7 @@ def shielded():
 
 
 def main() -> None:
+    st_compat.install()  # a click naming a fragment this session never drew runs the page
     st.set_page_config(page_title="Inception Explorer", page_icon="🧩", layout="wide")
     # Streamlit's own handler (a widget callback, anything outside page()) is process-wide and
     # cannot ask who is watching: it shows no traceback. shielded() decides per visitor

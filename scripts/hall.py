@@ -110,7 +110,9 @@ class Replica:
         return f"http://{LOOPBACK}:{self.port}/"
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "streamlit", "run", str(self.app),
+        # streamlit run, with inception_viz.st_compat installed before the server starts: a
+        # page failing over to a replica that has served nothing yet must still get answers
+        cmd = [sys.executable, "-m", "inception_viz.st_compat", "run", str(self.app),
                "--server.address", LOOPBACK, "--server.port", str(self.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
         with open(self.log_path, "a") as log:

@@ -209,8 +209,9 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
                     value = 100 + len(chosen)
                     path = tmp_path / f"model-{replica}.json"
                     path.write_text(config.dumps_config(edited(value)))
+                    page.locator('[data-testid="stSidebar"]').get_by_text("Share or load a config").click()  # folded
                     page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').first \
-                        .set_input_files(str(path))
+                        .set_input_files(str(path), timeout=STEP_MS)
                     total = counter.fmt_int(counter.analyze(edited(value)).total_params)
                     expect(page.get_by_text(total, exact=True).first).to_be_visible(timeout=STEP_MS)
                     page.wait_for_url(re.compile(rf"inception_3a=64-96-{value}-"), timeout=STEP_MS)  # the model in the URL

@@ -29,7 +29,8 @@ def test_spanish_browser_gets_the_spanish_page(server, tmp_path):  # noqa: F811
             page.get_by_text("6.998.552", exact=True).first.wait_for(timeout=RENDER_MS)
             page.get_by_text("Parámetros (pesos + sesgos)", exact=True).first.wait_for(timeout=RENDER_MS)
             sidebar = page.locator('[data-testid="stSidebar"]')
-            for text in ("Entrada y opciones", "Compartir", "Bloque en foco"):
+            for text in ("Entrada y opciones: 224x224x3 · 1.000 clases", "Compartir o cargar una configuración",
+                         "Bloque en foco"):
                 sidebar.get_by_text(text, exact=True).first.wait_for(timeout=RENDER_MS)
             assert page.get_by_text("6,998,552", exact=True).count() == 0
             # the browser's language is written into the shareable address

@@ -52,6 +52,42 @@ def test_server_listens_on_loopback_only():
     assert server.peak_rss > 0
 
 
+def test_a_click_naming_an_unknown_fragment_runs_the_whole_page():
+    """After a reconnect to the other replica (or a restarted server), the page's next click
+    names a fragment the new session never drew: the server runs the whole page for it
+    (inception_viz.st_compat, installed by the process's first run of app.py) instead of
+    dropping it, so the page answers. One session loads the page as usual (the replica has
+    served others), then a fresh session sends exactly that click as its first message."""
+    import asyncio
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async def first_run(url: str, fragment_id: str = "") -> list:
+        async with websockets.connect(url.replace("http://", "ws://") + "_stcore/stream", subprotocols=["streamlit"],
+                                      origin=url.rstrip("/"), max_size=None, open_timeout=60) as ws:
+            msg = BackMsg()
+            msg.rerun_script.query_string = "preset=googlenet"
+            msg.rerun_script.fragment_id = fragment_id
+            await ws.send(msg.SerializeToString())
+            elements = []
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=120))
+                kind = fwd.WhichOneof("type")
+                if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                    elements.append(fwd.delta.new_element)
+                elif kind == "script_finished":
+                    return elements
+
+    with loadtest.StreamlitServer() as server:
+        assert loadtest._metric(asyncio.run(first_run(server.url)), "Parameters (weights") == "6,998,552"
+        elements = asyncio.run(first_run(server.url, "0123456789abcdef0123456789abcdef"))  # the old session's view
+    assert loadtest._metric(elements, "Parameters (weights") == "6,998,552"
+    assert any(e.WhichOneof("type") == "selectbox" and e.selectbox.label == "Preset" for e in elements)  # the sidebar too
+
+
 def test_concurrent_sessions_each_see_their_own_edit(chromium):
     """4 protocol sessions and 1 Chromium session at once: each loads the page
     (6,998,552 params), sets inception_3a's 3x3 to its own width (129 ... 133) and must

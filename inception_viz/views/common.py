@@ -75,6 +75,33 @@ def synced(key: str, value):
 MAIN, VIEW = "main", "view"
 
 
+def yield_to_visitor() -> None:
+    """A yield point for long work in a view: when the visitor has clicked or typed since
+    this run started, end the run here and run that interaction, as Streamlit does by itself
+    at any ``st.*`` call of a whole-page run. In a fragment's run this asks for a rerun of
+    the fragment (``st.rerun(scope="fragment")``), which Streamlit merges with the waiting
+    request (its widget states, its fragments) and starts at once (``st.stop`` would drop
+    the waiting request).
+
+    The views run inside fragments (``app.view_area``), and Streamlit lets a fragment's run
+    finish when the interaction comes from a fragment's widget (so that nothing outside the
+    fragment is cut short): without this, Stop could not end a feature visualisation and a
+    tab click would wait for a queued prediction. Streamlit has no public way to ask whether
+    a request is waiting; this reads the session's script-request state (Streamlit is pinned
+    in requirements; if that state is not there, nothing is ended)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+        ctx = get_script_run_ctx()
+        pending = ctx is not None and getattr(ctx.script_requests, "_state", None) == ScriptRequestType.RERUN
+    except ImportError:
+        pending = False
+    if pending and ctx.fragment_ids_this_run:  # a whole-page run ends at its next st.* call by itself
+        st.rerun(scope="fragment")
+
+
 def rerun_here() -> None:
     """From a script body: rerun what is running, the open view's fragment on a fragment
     run, the page otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
@@ -183,11 +210,13 @@ def heavy(kind: str):
         except Busy as busy:
             note.warning(_("Your {running} is still running: one heavy request at a time per visitor. This {kind} "
                            "starts when it has finished.").format(running=_(busy.kind), kind=_(kind)))
+            yield_to_visitor()
             time.sleep(0.5)
     st.session_state[_SEQ_KEY] = (ticket.seq, time.monotonic())
     started = False
     try:
         while not (started := GATE.wait(ticket, timeout=0.5)):
+            yield_to_visitor()  # a click elsewhere ends the wait (the place is kept REJOIN_S)
             n = GATE.ahead(ticket)
             note.info(ngettext("Waiting for {n} other heavy request (model builds, predictions, Grad-CAM) to finish: "
                                "your {kind} is number {place} in the queue.",

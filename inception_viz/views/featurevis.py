@@ -9,12 +9,12 @@ and presses *Visualise*: a progress bar moves at every step and the image(s) upd
 few steps (:func:`frame_every`).
 
 **How Stop works.** A script run blocks while it optimises, so no widget callback can set
-a flag during it. But any click in the page (Stop, or any other widget) makes Streamlit
-end the running script at its next ``st.*`` call (``runner.fastReruns``, on by default,
-stops the old run and starts a new one). The optimiser's ``should_stop`` hook (before every
-step) therefore moves the progress bar (at most :data:`HEARTBEAT_S` apart): that call is
-where the run ends, within one step of the click. Every frame is put in session state
-before it is drawn, so the new run shows the last one: "stopped after k of N steps".
+a flag during it. But any click in the page (Stop, or any other widget) asks for a new run.
+The optimiser's ``should_stop`` hook (before every step) ends this run as soon as one is
+waiting (:func:`~inception_viz.views.common.yield_to_visitor`: Streamlit would do that by
+itself at the next ``st.*`` call of a whole-page run, but this view runs in a fragment), and
+moves the progress bar (at most :data:`HEARTBEAT_S` apart). Every frame is put in session
+state before it is drawn, so the new run shows the last one: "stopped after k of N steps".
 
 **Caching.** Finished results (not stopped ones) go into :data:`RESULTS`, one process-wide
 :class:`~inception_viz.featurevis.ResultCache` keyed by
@@ -35,7 +35,7 @@ import streamlit as st
 from .. import featurevis as fv
 from ..i18n import N_, _, current, ngettext
 from ..spec import SpecError
-from .common import PERSIST, error, fmt_g, get_runner, heavy
+from .common import PERSIST, error, fmt_g, get_runner, heavy, yield_to_visitor
 from .context import ViewContext
 from .predictions import weights_ui
 
@@ -215,6 +215,7 @@ class _Heartbeat:
         self.t0 = self.last
 
     def __call__(self) -> bool:
+        yield_to_visitor()  # a click since the run started ends it here, within one step
         now = time.monotonic()
         if now - self.last >= HEARTBEAT_S:
             self.last = now

@@ -33,6 +33,7 @@ import json
 import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -129,40 +130,66 @@ def download_zoo(
     import urllib.request
 
     opener = opener or urllib.request.urlopen
-    dest = zoo_cache_path()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    h = hashlib.sha256()
-    done = 0
-    fd, tmp = tempfile.mkstemp(prefix=".googlenet-", suffix=".part", dir=dest.parent)
-    try:
+    with _staged(zoo_cache_path()) as stage:
         try:
-            with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as resp:
-                while True:
-                    chunk = resp.read(1 << 20)
-                    if not chunk:
-                        break
-                    done += len(chunk)
-                    if done > expected_size:
+            with opener(url, timeout=timeout) as resp:
+                for chunk in iter(lambda: resp.read(1 << 20), b""):
+                    if stage.size + len(chunk) > expected_size:
                         raise SpecError(f"download from {url} is larger than the expected {expected_size:,} bytes; not the zoo file")
-                    h.update(chunk)
-                    out.write(chunk)
+                    stage.write(chunk)
                     if progress:
-                        progress(done, expected_size)
+                        progress(stage.size, expected_size)
         except SpecError:
             raise
         except Exception as exc:  # noqa: BLE001 - network errors of every kind become one line
             raise SpecError(
                 f"could not download {ZOO_FILENAME} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                f"offline? copy the file into {dest.parent} or upload it"
+                f"offline? copy the file into {stage.dest.parent} or upload it"
             ) from None
-        digest = h.hexdigest()
+        digest = stage.sha256()
         if digest != expected_sha256:
             raise SpecError(f"downloaded {ZOO_FILENAME} has SHA-256 {digest[:16]}…, expected {expected_sha256[:16]}…; not saved")
-        os.replace(tmp, dest)
+        return stage.commit()
+
+
+class _Stage:
+    """Bytes on their way into a cache entry: written to a temporary file next to it and
+    hashed as they come (see :func:`_staged`)."""
+
+    def __init__(self, dest: Path, tmp: str, out):
+        self.dest, self._tmp, self._out = dest, tmp, out
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self._out.write(chunk)
+        self.size += len(chunk)
+
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def commit(self) -> Path:
+        """Close the temporary file and move it into place (atomically); returns ``dest``."""
+        self._out.close()
+        os.replace(self._tmp, self.dest)
+        return self.dest
+
+
+@contextmanager
+def _staged(dest: Path):
+    """A :class:`_Stage` for ``dest`` (its folder is created): nothing replaces ``dest``
+    unless the caller checks what was written and calls ``commit()``; on any other way out
+    the temporary file is removed. The zoo's download and its install from a local copy
+    both write the cache entry through this."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".googlenet-", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield _Stage(dest, tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return dest
 
 
 #: What the app shows for any path that is not the zoo file: one message for every case
@@ -204,29 +231,19 @@ def install_zoo_file(src: str | Path) -> Path:
     with os.fdopen(fd, "rb") as f:
         if info.st_size != ZOO_SIZE:
             raise SpecError(f"is not the ONNX Model Zoo's {ZOO_FILENAME}: that file is {ZOO_SIZE:,} bytes")
-        dest = zoo_cache_path()
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
-        n = 0
-        tmp_fd, tmp = tempfile.mkstemp(prefix=".googlenet-", suffix=".part", dir=dest.parent)
-        try:
-            with os.fdopen(tmp_fd, "wb") as out:
-                try:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        n += len(chunk)
-                        if n > ZOO_SIZE:
-                            break
-                        h.update(chunk)
-                        out.write(chunk)
-                except OSError:
-                    raise SpecError("cannot be read") from None
-            if n != ZOO_SIZE or h.hexdigest() != ZOO_SHA256:
+        with _staged(zoo_cache_path()) as stage:
+            grew = False  # more bytes than fstat said: the file changed while it was read
+            try:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    if stage.size + len(chunk) > ZOO_SIZE:
+                        grew = True
+                        break
+                    stage.write(chunk)
+            except OSError:
+                raise SpecError("cannot be read") from None
+            if grew or stage.size != ZOO_SIZE or stage.sha256() != ZOO_SHA256:
                 raise SpecError(f"is not the ONNX Model Zoo's {ZOO_FILENAME}: its SHA-256 is not {ZOO_SHA256[:16]}…")
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return dest
+            return stage.commit()
 
 
 # -- preprocessing ------------------------------------------------------------------------------

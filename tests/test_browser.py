@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from inception_viz import config, exports
-from inception_viz.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from inception_viz.browser import CHROMIUM, free_port, launch_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 120
@@ -87,7 +87,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1250})
             page.goto(server + "/?preset=googlenet", wait_until="domcontentloaded")
@@ -176,7 +176,7 @@ def test_lecture_walk_what_only_a_browser_shows(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1250}, accept_downloads=True)
             page.goto(server + "/?preset=googlenet&view=graph", wait_until="domcontentloaded")
@@ -258,7 +258,7 @@ def test_shared_mode_shows_no_path_field_and_no_home(tmp_path, fake_home):
     url = next(gen)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 text = imagenet_weights_page(page, url, trusted=False)  # from loopback: still not trusted
@@ -285,7 +285,7 @@ def test_local_mode_trusts_the_browser_on_this_machine_only(tmp_path, fake_home)
     url = next(gen)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 text = imagenet_weights_page(page, url, trusted=True)

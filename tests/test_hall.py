@@ -15,7 +15,6 @@ hall restarts the dead replica. SIGTERM stops the hall and leaves no process beh
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -33,12 +32,11 @@ from inception_viz import config, counter, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 HALL = ROOT / "scripts" / "hall.py"
-CHROMIUM = "/usr/bin/chromium"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 sys.path.insert(0, str(ROOT / "scripts"))
 import hall  # noqa: E402
 
-from inception_viz.browser import CHROMIUM_ARGS, free_port  # noqa: E402
+from inception_viz.browser import CHROMIUM, free_port, launch_chromium  # noqa: E402
 
 STEP_MS = 180_000
 #: Records every change of the page's connection and script-run state (attributes of the
@@ -189,7 +187,7 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
     try:
         h.wait_for(r"^ready: http://127\.0\.0\.1:\d+/$")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             try:
                 sessions = []  # (context, page, replica)
                 for _ in range(4):  # own cookies each, as four students' browsers

@@ -14,14 +14,14 @@ import shutil
 
 from test_browser import RENDER_MS, ROOT, pytestmark, server  # noqa: F401  (the fixture and the marks)
 
-from inception_viz.browser import CHROMIUM, CHROMIUM_ARGS
+from inception_viz.browser import launch_chromium
 
 
 def test_spanish_browser_gets_the_spanish_page(server, tmp_path):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1250}, locale="es-AR")
             page.goto(server + "/?preset=googlenet", wait_until="domcontentloaded")

@@ -64,9 +64,12 @@ def page_text(at: AppTest, skip: tuple[str, ...] = ()) -> str:
     return "\n".join(parts)
 
 
-def open_view(key: str, **kw) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=kw.pop("timeout", 300))
+def open_view(key: str, timeout: float = 300, **session) -> AppTest:
+    """The app opened on view ``key`` (``?view=<key>``), with ``session`` state set first."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
     at.query_params["view"] = key
+    for k, v in session.items():
+        at.session_state[k] = v
     return at.run()
 
 

@@ -15,6 +15,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from _visitor import open_view
 from inception_viz import exports, presets
 from inception_viz.cli import main as cli_main
 from inception_viz.render import dot_available
@@ -53,11 +54,7 @@ def download(served: dict, name: str) -> tuple[str | None, bytes]:
 
 
 def run_app(view: str, **session) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["view"] = view
-    for k, v in session.items():
-        at.session_state[k] = v
-    return at.run()
+    return open_view(view, TIMEOUT, **session)
 
 
 def check(served: dict, spec, fmt: str, expected: bytes, view: str = "overview") -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from _visitor import open_view
 from inception_viz import images
 from inception_viz.presets import preset
 
@@ -33,11 +34,7 @@ def empty_cache(tmp_path, monkeypatch):
 
 
 def open_app(view: str, **session) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["view"] = view
-    for k, v in session.items():
-        at.session_state[k] = v
-    return at.run()
+    return open_view(view, TIMEOUT, **session)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -27,15 +27,18 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and pandas
 
 
-def run_app(query: dict[str, str] | None = None, view: str | None = None, sidebar_open: bool = True) -> AppTest:
+def run_app(query: dict[str, str] | None = None, view: str | None = None, sidebar_open: bool = True,
+            table_editor: bool = False) -> AppTest:
     """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab),
     with the sidebar's two folded sections open (what a click on them does), unless
-    ``sidebar_open`` is false."""
+    ``sidebar_open`` is false; ``table_editor``: the Blocks view's "Edit in the table" on."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
     if sidebar_open:
         at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+    if table_editor:
+        at.session_state[blocks_view.TABLE_EDIT_KEY] = True
     return at.run()
 
 
@@ -160,7 +163,7 @@ def test_every_view_agrees_on_the_numbers():
     spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}).with_options(input_shape=(200, 300, 3))
     report = counter.analyze(spec)
     total_text, macs_text = f"{report.total_params:,}", f"{report.total_macs:,}"
-    at = run_app(config.spec_to_query(spec), view="blocks")
+    at = run_app(config.spec_to_query(spec), view="blocks", table_editor=True)
     assert (total(at), macs(at)) == (total_text, macs_text)
     row = report.row("inception_4c")
     editor = next(d for d in at.dataframe if d.proto.editing_mode).value
@@ -231,7 +234,7 @@ def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
 
 #: What only each view draws (its tab open), to tell which view ran.
 VIEW_MARKS = {
-    "blocks": lambda at: any(e.key and e.key.startswith("table@") for e in at.data_editor),
+    "blocks": lambda at: any(t.key == blocks_view.TABLE_EDIT_KEY for t in at.toggle),
     "graph": lambda at: len(at.get("graphviz_chart")) == 1,
     "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
     "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
@@ -350,7 +353,7 @@ def test_rare_sidebar_sections_are_folded_and_say_their_values():
 def test_width_boxes_keep_their_keys_and_always_show_the_spec():
     """The focus block's boxes have stable keys (no remount in the browser on an edit) and
     show the accepted spec: after an edit in a box and after an edit made in the table."""
-    at = run_app()
+    at = run_app(table_editor=True)
     box = widget(at.number_input, "w-inception_3a-3x3@")
     key = box.key
     box.set_value(200).run()
@@ -489,7 +492,7 @@ def test_the_editor_itself_marks_the_edits():
     import json
 
     spec = presets.preset("googlenet").with_block("inception_3b", **{"5x5": 1}).with_block("inception_4c", **{"5x5": 70})
-    at = run_app(config.spec_to_query(spec), view="blocks")
+    at = run_app(config.spec_to_query(spec), view="blocks", table_editor=True)
     assert not at.exception
     editor = next(d for d in at.dataframe if d.proto.editing_mode)
     columns = json.loads(editor.proto.columns)
@@ -503,9 +506,60 @@ def test_the_editor_itself_marks_the_edits():
     # the editor is the only table: the styled copy of the edited cells below it is gone
     # (it repeated the marks and cost the browser a second grid on every edit)
     assert sum(1 for d in at.dataframe) == 1
-    plain = run_app(view="blocks")
+    plain = run_app(view="blocks", table_editor=True)
     labels = json.loads(next(d for d in plain.dataframe if d.proto.editing_mode).proto.columns)
     assert not any("✎" in c.get("label", "") for c in labels.values())
+
+
+def table_cells(at: AppTest) -> dict[str, dict[str, str]]:
+    """The Blocks view's text table read back as a person reads it: block -> header -> the
+    cell's text with Markdown's escapes undone (``163\\,696`` shows as ``163,696``)."""
+    import re
+
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| ")]
+    rows = [[re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")] for line in table.splitlines()]
+    header, body = rows[0], rows[2:]
+    return {r[0]: dict(zip(header[1:], r[1:])) for r in body}
+
+
+def test_blocks_table_is_text_until_editing_is_switched_on():
+    """The default Blocks view draws every block as a text table, not the editable grid
+    (the grid is the heaviest element a fresh browser loads; bench --browser): its numbers
+    are the counter's, an edited width is bold with the mark; the switch brings the grid."""
+    spec = presets.preset("googlenet").with_block("inception_4c", **{"3x3": 200}).with_block("inception_3b", **{"5x5": 1})
+    report = counter.analyze(spec)
+    at = run_app(config.spec_to_query(spec), view="blocks")
+    assert not at.exception and not at.data_editor
+    cells = table_cells(at)
+    assert list(cells) == list(spec.block_names)  # every block, in order, names shown as they are
+    row = report.row("inception_4c")
+    assert cells["inception_4c"]["params"] == f"{row.params:,}"
+    # 4c's params by hand: 1x1 128*512+128 = 65,664; 3x3 reduce 128*512+128 = 65,664 and
+    # 3x3 9*128*200+200 = 230,600; 5x5 reduce 24*512+24 = 12,312 and 5x5 25*24*64+64 = 38,464;
+    # pool proj 64*512+64 = 32,832: 445,536
+    assert row.params == 65_664 + 65_664 + 230_600 + 12_312 + 38_464 + 32_832 == 445_536
+    assert cells["inception_4c"]["3x3"] == "**200** ✎" and cells["inception_4c"]["1x1"] == "128"
+    assert cells["inception_4c"]["vs preset"] == "✎ 3x3: 256→200"
+    assert cells["inception_3b"]["5x5"] == "**1** ✎" and cells["inception_3a"]["vs preset"] == "="
+    assert cells["inception_3a"]["input"] == "28x28x192" and cells["inception_3a"]["output"] == "28x28x256"
+    assert cells["inception_3a"]["naive (2a)"] == ""
+    naive = run_app({"preset": "naive"}, view="blocks")
+    assert set(c["naive (2a)"] for c in table_cells(naive).values()) == {"✓"}
+    # the switch: the grid replaces the text table, with the same numbers
+    at.toggle(key=blocks_view.TABLE_EDIT_KEY).set_value(True).run()
+    assert not at.exception and not [m for m in at.markdown if m.value.startswith("| ")]
+    (editor,) = at.data_editor
+    assert editor.value.loc["inception_4c", "params"] == f"{row.params:,}" and editor.value.loc["inception_4c", "3x3"] == 200
+
+
+def test_markdown_cells_show_text_as_it_is():
+    """A cell's Markdown (and Streamlit's :emoji:, :red[...] and $math$) shows literally."""
+    for text in ("inception_3a", "*a*", "`x`", "a|b", ":red[x]", "$x$", "[a](b)", "<b>", "1\\2", "-", "6,998,552"):
+        escaped = blocks_view.md_text(text)
+        assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch in "*`|:$[]<>_" and i), escaped
+        import re
+
+        assert re.sub(r"\\(.)", r"\1", escaped) == text
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
@@ -516,7 +570,7 @@ def edit_table(at: AppTest, edited_rows: dict) -> AppTest:
 
 
 def test_block_table_edits_widths_and_forms():
-    at = run_app()
+    at = run_app(table_editor=True)
     assert at.data_editor[0].value.loc["inception_3a", "3x3"] == 128
     edit_table(at, {0: {"3x3": 256}})  # row 0 = inception_3a
     assert not at.exception and not errors(at)
@@ -533,7 +587,7 @@ def test_block_table_edits_widths_and_forms():
 
 
 def test_block_table_invalid_cell_keeps_the_model():
-    at = run_app()
+    at = run_app(table_editor=True)
     edit_table(at, {1: {"1x1": None}})
     assert not at.exception
     assert any("inception_3b 1x1 needs a number" in e for e in errors(at))

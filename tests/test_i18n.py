@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from inception_viz import config, counter, figures, graph, i18n, paper, presets, views
 from inception_viz.counter import fmt_int, fmt_k
+from inception_viz.views import blocks as blocks_view
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -353,14 +354,17 @@ def test_not_yet_converted_list_only_shrinks():
 # the app in Spanish
 
 
-def run_app(query: dict[str, str] | None = None, locale: str | None = None) -> AppTest:
-    """The app, with the sidebar's two folded sections open (as after a click on each)."""
+def run_app(query: dict[str, str] | None = None, locale: str | None = None, **session) -> AppTest:
+    """The app, with the sidebar's two folded sections open (as after a click on each),
+    and ``session`` in its session state."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if locale:
         at.context["locale"] = locale
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+    for k, v in session.items():
+        at.session_state[k] = v
     return at.run()
 
 
@@ -448,8 +452,8 @@ def test_a_bad_address_is_explained_in_spanish():
 # each converted view's own texts in Spanish (a shared link: ?lang=es&view=<key>)
 
 
-def spanish_view(key: str, **query: str) -> AppTest:
-    at = run_app({"lang": "es", "view": key, **query})
+def spanish_view(key: str, session: dict | None = None, **query: str) -> AppTest:
+    at = run_app({"lang": "es", "view": key, **query}, **(session or {}))
     assert not at.exception and not at.error
     return at
 
@@ -524,6 +528,15 @@ def test_blocks_in_spanish():
     assert at.toggle[0].label.startswith("Forma ingenua, Figura 2(a)")
     assert at.number_input(key=next(n.key for n in at.main.number_input if n.label == "3x3")).help.startswith("preset: 128;")
     assert at.subheader[1].value == "Todos los bloques"
+    assert at.toggle(key=blocks_view.TABLE_EDIT_KEY).label == "Editar en la tabla"
+    # the text table: Spanish headers, the paper's width names, Spanish thousands
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| ")]
+    lines = table.splitlines()
+    header, first = lines[0], lines[2]
+    assert header == ("| bloque | respecto del preset | 1x1 | 3x3\\_reduce | 3x3 | 5x5\\_reduce | 5x5 | pool\\_proj | "
+                      "ingenua \\(2a\\) | entrada | salida | parámetros |")
+    assert first.endswith("| 163\\.696 |")
+    at = spanish_view("blocks", session={blocks_view.TABLE_EDIT_KEY: True})
     editor = at.data_editor[0]
     labels = column_labels(editor)
     assert labels["naive"] == "ingenua (2a)" and labels["params"] == "parámetros" and labels["vs preset"] == "respecto del preset"
@@ -532,7 +545,7 @@ def test_blocks_in_spanish():
 
 
 def test_blocks_table_error_in_spanish():
-    at = spanish_view("blocks")
+    at = spanish_view("blocks", session={blocks_view.TABLE_EDIT_KEY: True})
     (editor,) = at.data_editor  # what the browser sends for an emptied cell (tests/test_app.py)
     at.session_state[editor.key] = {"edited_rows": {1: {"1x1": None}}, "added_rows": [], "deleted_rows": []}
     at.run()

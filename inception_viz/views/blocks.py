@@ -1,7 +1,9 @@
 """Blocks: the block in focus (six widths, the Figure 2(a)/(b) switch) and every block in
-an editable table."""
+one table, drawn as Markdown until the visitor switches on editing in it."""
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +20,9 @@ from .context import ViewContext
 #: keys: the edits and the tests read them; the width keys are the paper's own names).
 COLUMN_LABELS = {"naive": N_("naive (2a)"), "input": N_("input"), "output": N_("output"), "params": N_("params"),
                  "vs preset": N_("vs preset")}
+#: The session-state key of the "Edit in the table" switch (one per session, not per
+#: preset: a lecturer who edits in the table keeps it across presets and edits).
+TABLE_EDIT_KEY = "blocks-table-edit"
 
 
 def render(ctx: ViewContext) -> None:
@@ -122,10 +127,59 @@ def edits_by_width(spec) -> dict[str, list[str]]:
 
 
 def table_ui(spec, report) -> None:
+    """Every block, as a Markdown table (the edited cells in bold with their mark), or as
+    an editable grid while "Edit in the table" is on.
+
+    Why not always the grid: ``st.data_editor`` is the heaviest element on the first page
+    (1.3 MB of script for a fresh browser) and redraws its canvas on every edit; the
+    lecture's edits happen in the focus block's boxes. bench --browser measured it."""
     st.subheader(_("All blocks"))
     st.caption(_("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
-                 "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj). "
-                 "Tick *naive* for Figure 2(a); untick to restore the reductions."))
+                 "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj)."))
+    editing = st.toggle(_("Edit in the table"), key=TABLE_EDIT_KEY,
+                        help=_("Any block's widths and form, in a spreadsheet-like grid; off, the table is text"))
+    if editing:
+        st.caption(_("Tick *naive* for Figure 2(a); untick to restore the reductions."))
+        editor_ui(spec, report)
+    else:
+        st.markdown(markdown_table(spec, report))
+
+
+#: ASCII punctuation that Markdown (and Streamlit's own :emoji:, :color[...] and $math$)
+#: give a meaning; a cell's text is escaped so it shows as it is.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def md_text(text: str) -> str:
+    """``text`` shown literally in a Markdown table cell."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def markdown_table(spec, report) -> str:
+    """The rows of :func:`block_table` as a GitHub-style Markdown table: block, *vs
+    preset*, the six widths (an edited one bold, with ✎), naive, input, output, params."""
+    df = block_table(spec, report)
+    edits = edited_widths(spec)
+    columns = ["vs preset", *WIDTH_KEYS, "naive", "input", "output", "params"]
+    header = [_("block")] + [k if k in WIDTH_KEYS else _(COLUMN_LABELS[k]) for k in columns]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |",
+             "|" + "|".join([":---", ":---"] + ["---:"] * len(WIDTH_KEYS) + [":---:", ":---", ":---", "---:"]) + "|"]
+    for name, row in df.iterrows():
+        cells = [md_text(name)]
+        for c in columns:
+            v = row[c]
+            if c == "naive":
+                cells.append("✓" if v else "")
+            elif c in WIDTH_KEYS and c in edits.get(name, {}):
+                cells.append(f"**{int(v)}** {EDIT_MARK}")
+            else:
+                cells.append(md_text(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def editor_ui(spec, report) -> None:
+    """The grid: every width and the form of every block, edited in place."""
     key = wkey("table")
     names = list(spec.block_names)
     edits = edits_by_width(spec)

@@ -23,12 +23,12 @@ shows only its type (``ServerError``), never a traceback.
 The page's language (``inception_viz.i18n``): the URL's ``lang``, else the browser's, else
 English, then the sidebar's selector (``st.session_state["lang"]``). Every run starts with
 ``i18n.use(lang)``, which sets it for this session's thread; views translate with
-``i18n._`` and format numbers with ``i18n.current()``. Tab labels are msgids in
+``i18n._`` and format numbers with ``i18n.current()``. View labels are msgids in
 ``views.VIEWS``, translated here; URL keys stay English.
 
-Only the open view runs (lazy tabs): a hidden view costs nothing and sends nothing. The tabs
-and the open view are fragments (``main_area``, ``view_area``; see ``page``): a width edit
-reruns and sends only the headline and the view. Nothing on the first page imports
+Only the open view runs (a segmented control picks it): a hidden view costs nothing and
+sends nothing. The view switcher and the open view are fragments (``main_area``,
+``view_area``; see ``page``): a width edit reruns and sends only the headline and the view. Nothing on the first page imports
 TensorFlow; "Instantiate" and "Predictions" load it on demand.
 """
 
@@ -52,8 +52,11 @@ from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_l
 from inception_viz.views.common import (LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error, export_button,
                                         localized, uploaded_config, visitor_trusted, wkey)
 
-#: The view tabs' widget key; its session-state value is the open tab's (translated) label.
+#: The view switcher's widget key; its session-state value is the open view's (translated) label.
 VIEW_KEY = "view"
+#: The open view's container key prefix: the page's element carrying the CSS class
+#: ``st-key-view-<url key>`` holds the headline and that view (bench --browser, tests).
+VIEW_CONTAINER = "view-"
 #: The sidebar's "Block in focus" selector's key, one per preset (its value: a block name).
 FOCUS_KEY = "focus@{preset}"
 #: The sidebar's two lazy expanders' keys (their values: open or not).
@@ -305,19 +308,21 @@ def output_delta(shape, preset_shape) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------------------
 
 
-def view_tabs() -> tuple[View, object]:
-    """The view tabs; only the open one runs (``on_change="rerun"``: a click on a tab reruns
-    the main area, and ``.open`` says which tab is showing). Returns the open view and its
-    tab.
+def view_nav() -> View:
+    """The view switcher; only the open view runs. A segmented control, not ``st.tabs``:
+    both rerun only the main area on a click, but every run (an edit's too) re-renders
+    the 11 tabs in the browser, ~45 ms of each width edit against ~0 for the control
+    (bench --browser, docs/bench.md). Returns the open view.
 
-    The tabs' session value is the open tab's label in the page's language; after a
-    language switch it still names the old one, so it is mapped back to its view (labels of
-    every language are known) and rewritten before the tabs are drawn."""
+    Its session value is the open view's label in the page's language; after a language
+    switch it still names the old one, so it is mapped back to its view (labels of every
+    language are known) and rewritten before the control is drawn."""
     open_now = view_by_label(st.session_state.get(VIEW_KEY))
     if st.session_state.get(VIEW_KEY) != _(open_now.label):
         st.session_state[VIEW_KEY] = _(open_now.label)
-    tabs = st.tabs([_(v.label) for v in VIEWS], key=VIEW_KEY, on_change="rerun")
-    return next(((v, t) for v, t in zip(VIEWS, tabs) if t.open), (VIEWS[0], tabs[0]))
+    st.segmented_control(_("View"), [_(v.label) for v in VIEWS], key=VIEW_KEY, required=True,
+                         label_visibility="collapsed", width="stretch")
+    return view_by_label(st.session_state[VIEW_KEY])
 
 
 class ServerError(Exception):
@@ -330,10 +335,10 @@ def page() -> None:
     Two nested fragments, so that an interaction redraws only what it changes (each element
     a run sends costs the browser a re-render; bench --browser measures it):
 
-    - ``main_area`` (:data:`MAIN`): the view tabs; a tab click reruns it (tabs and view);
-    - ``view_area`` (:data:`VIEW`), inside the open tab: the headline (totals, last error,
+    - ``main_area`` (:data:`MAIN`): the view switcher; a click on it reruns it (switcher and view);
+    - ``view_area`` (:data:`VIEW`), below it: the headline (totals, last error,
       config download) and the open view. A widget of the view (a width, a table cell, a
-      predictions upload) reruns only this: the 11 tabs and the sidebar stay as they are.
+      predictions upload) reruns only this: the switcher and the sidebar stay as they are.
 
     The sidebar comes last in the script (not on the page) so that the totals reach the
     browser first on a fresh page; nothing in the main area reads what the sidebar draws
@@ -360,8 +365,8 @@ def focus_block(spec) -> str | None:
 def main_area() -> None:
     with shielded():
         i18n.use(st.session_state[LANG_KEY])  # a fragment run does not pass through page()
-        view, tab = view_tabs()
-        with tab:
+        view = view_nav()
+        with st.container(key=f"{VIEW_CONTAINER}{view.key}"):  # the open view's box: its CSS class names it
             view_area(view.key)
 
 

@@ -47,6 +47,18 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+#: The app's view switcher on the page (its widget key is app.VIEW_KEY = "view", and
+#: Streamlit gives a keyed element the CSS class ``st-key-<key>``).
+VIEW_SWITCHER = ".st-key-view"
+
+
+def view_button(page, label: str):
+    """The view switcher's button for the view labelled ``label`` (a playwright locator,
+    sync or async API alike). The switcher is a radio group to assistive technology: each
+    button has the role ``radio`` and ``aria-checked="true"`` while its view is open."""
+    return page.locator(VIEW_SWITCHER).get_by_role("radio", name=label, exact=True)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))

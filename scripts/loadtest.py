@@ -69,6 +69,7 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # bare-mode cache warn
 import psutil  # noqa: E402
 
 from inception_viz import browser  # noqa: E402
+from inception_viz.browser import view_button  # noqa: E402
 from inception_viz.counter import analyze, fmt_int  # noqa: E402
 from inception_viz.presets import preset  # noqa: E402
 
@@ -270,7 +271,8 @@ class SessionResult:
     replica: str = ""  # behind scripts/hall.py: the replica HAProxy's cookie names
 
 
-PREDICT_TAB = "Predictions & feature maps"
+PREDICT_TAB = "Predictions & feature maps"  # its label in the view switcher
+NAV_KEY = "view"  # the view switcher's widget key (app.VIEW_KEY); a keyed widget's id ends in it
 PREDICT_TOGGLE = "Run the network on an image"
 PREDICT_UPLOADER = "…or your own image"
 
@@ -314,7 +316,7 @@ async def _session(browser, url: str, i: int, value: int, step_timeout_ms: int, 
             step = "predict"
             t = time.monotonic()
             app_root = page.locator('[data-testid="stApp"]')
-            await page.get_by_role("tab", name=PREDICT_TAB).click(timeout=step_timeout_ms)
+            await view_button(page, PREDICT_TAB).click(timeout=step_timeout_ms)
             await page.get_by_text(PREDICT_TOGGLE, exact=True).click(timeout=step_timeout_ms)
             box = page.locator('[data-testid="stFileUploader"]').filter(has_text=PREDICT_UPLOADER)
             await expect(box).to_be_visible(timeout=step_timeout_ms)  # the switch's run drew the section
@@ -356,7 +358,7 @@ class _Protocol:
         self.session_id = ""
         self.states: dict = {}  # widget id -> WidgetState: sent on every rerun, as the frontend does
         self.cookie = ""  # behind a balancer: "INCEPTION_VIZ_REPLICA=appN", from the handshake's answer
-        self.tabs_id = ""  # the view tabs (a widget: its value is the open tab's label)
+        self.nav_id = ""  # the view switcher (a segmented control: its value is the open view's label)
         self.fragment_of: dict[str, str] = {}  # widget id -> the fragment that drew it ("" for none)
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
@@ -384,14 +386,13 @@ class _Protocol:
             fwd = ForwardMsg()
             fwd.ParseFromString(raw)
             kind = fwd.WhichOneof("type")
-            if kind == "delta" and fwd.delta.WhichOneof("type") == "add_block" and fwd.delta.add_block.tab_container.id:
-                self.tabs_id = fwd.delta.add_block.tab_container.id
-                self.fragment_of[self.tabs_id] = fwd.delta.fragment_id
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 el = fwd.delta.new_element
                 widget = getattr(el, el.WhichOneof("type") or "", None)
                 if getattr(widget, "id", ""):
                     self.fragment_of[widget.id] = fwd.delta.fragment_id
+                    if el.WhichOneof("type") == "button_group" and widget.id.endswith(f"-{NAV_KEY}"):
+                        self.nav_id = widget.id
                 if el.WhichOneof("type") == "exception":
                     raise RuntimeError(f"the page shows an exception: {el.exception.type}: {el.exception.message[:200]}")
                 elements.append(el)
@@ -438,8 +439,10 @@ async def _ws_predict(client: "_Protocol", url: str, elements: list, image: Path
     from streamlit.proto.Common_pb2 import FileUploaderState, UploadedFileInfo
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-    if client.tabs_id:  # only the open view is drawn: open the predictions tab, as a click does
-        elements = await client.rerun(timeout_s, [WidgetState(id=client.tabs_id, string_value=PREDICT_TAB)])
+    if client.nav_id:  # only the open view is drawn: open the predictions view, as a click does
+        state = WidgetState(id=client.nav_id)
+        state.string_array_value.data[:] = [PREDICT_TAB]
+        elements = await client.rerun(timeout_s, [state])
     toggle = _find(elements, "checkbox", PREDICT_TOGGLE)
     if toggle is None:
         raise RuntimeError(f"no {PREDICT_TOGGLE!r} switch on the page")

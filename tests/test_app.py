@@ -43,9 +43,13 @@ def run_app(query: dict[str, str] | None = None, view: str | None = None, sideba
 
 
 def open_view(at: AppTest, key: str) -> AppTest:
-    """What a click on a view's tab sends: the tabs' value (its label), then a rerun."""
-    at.session_state[app.VIEW_KEY] = views.view_by_key(key).label
-    return at.run()
+    """A click on a view's button in the view switcher (its value: the view's label)."""
+    return nav(at).set_value(views.view_by_key(key).label).run()
+
+
+def nav(at: AppTest):
+    """The view switcher (a segmented control)."""
+    return at.button_group(key=app.VIEW_KEY)
 
 
 def qp(at: AppTest, key: str):
@@ -261,13 +265,14 @@ def test_every_view_is_registered_once_in_tab_order():
 
 @pytest.mark.parametrize("key", list(VIEW_MARKS))
 def test_only_the_open_view_runs(key):
-    """Each view opens from the URL, shows its tab selected and draws alone: a hidden
+    """Each view opens from the URL, shows its button selected and draws alone: a hidden
     view costs nothing and sends nothing."""
     at = run_app(view=key)
     assert not at.exception, at.exception
     assert open_views(at) == [key]
     assert qp(at, "view") == key
-    assert [t.label for t in at.tabs] == [v.label for v in views.VIEWS]
+    assert nav(at).options == [v.label for v in views.VIEWS]
+    assert nav(at).value == views.view_by_key(key).label and not at.tabs
 
 
 def test_the_open_view_survives_edits_and_a_tab_click_moves_it():

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from inception_viz import config, exports
-from inception_viz.browser import CHROMIUM, free_port, launch_chromium
+from inception_viz.browser import CHROMIUM, free_port, launch_chromium, view_button
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 120
@@ -97,7 +97,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             page.get_by_label("3x3", exact=True).wait_for(timeout=RENDER_MS)
             assert page.locator('[data-testid="stGraphVizChart"]').count() == 0
             # the Graph tab: an <svg> drawn inside the graphviz chart element; the URL names the view
-            page.get_by_role("tab", name="Graph").click()
+            view_button(page, "Graph").click()
             svg = page.locator('[data-testid="stGraphVizChart"] svg').first
             svg.wait_for(state="visible", timeout=RENDER_MS)
             assert "inception_3a" in svg.inner_html()
@@ -112,7 +112,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
                 text = svg_file.read_text()
                 assert text.startswith("<?xml") and "inception_5b" in text
             # the Charts tab: a Plotly chart with its bars drawn
-            page.get_by_role("tab", name="Charts").click()
+            view_button(page, "Charts").click()
             bars = page.locator('[data-testid="stPlotlyChart"] .main-svg .bars').first
             bars.wait_for(state="attached", timeout=RENDER_MS)
             assert page.locator('[data-testid="stPlotlyChart"]').first.is_visible()
@@ -122,7 +122,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             # 6,998,552 + 110,720 + 45,056 = 7,154,328 (see test_app.py for the arithmetic)
             page.goto(server + "/?preset=googlenet&inception_3a=64-96-256-16-32-32", wait_until="domcontentloaded")
             page.get_by_text("7,154,328", exact=True).first.wait_for(timeout=RENDER_MS)
-            page.get_by_role("tab", name="Graph").click()
+            view_button(page, "Graph").click()
             page.get_by_text("Block detail: inception_3a").click()
             detail = page.locator('[data-testid="stGraphVizChart"] svg', has_text="3x3 conv, 256 filters").first
             detail.wait_for(state="visible", timeout=RENDER_MS)
@@ -137,7 +137,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             # back on Blocks, the focus block's 3x3 box (marked ✎: edited) applies on Enter:
             # 3a's 3x3 = 200: 72 more filters of 9*96 weights + 1 bias, and 72 more input
             # channels for 3b's 1x1, 3x3_reduce, 5x5_reduce and pool_proj (128 + 128 + 32 + 64)
-            page.get_by_role("tab", name="Blocks").click()
+            view_button(page, "Blocks").click()
             box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))
             box.wait_for(timeout=RENDER_MS)
             page.wait_for_timeout(1000)  # the tab's run has finished
@@ -172,7 +172,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             # a shared address opens its view
             page.goto(server + "/?preset=googlenet&view=charts", wait_until="domcontentloaded")
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=RENDER_MS)
-            assert page.get_by_role("tab", name="Charts").get_attribute("aria-selected") == "true"
+            assert view_button(page, "Charts").get_attribute("aria-checked") == "true"
         finally:
             browser.close()
 
@@ -204,7 +204,7 @@ def test_lecture_walk_what_only_a_browser_shows(server, tmp_path):
             assert text_height() >= 0.9 * top_to_bottom
 
             # Compare: the grid needs no sideways scroll, its last column (Δ MACs) is in view
-            page.get_by_role("tab", name="Compare").click()
+            view_button(page, "Compare").click()
             grid = page.locator('[data-testid="stDataFrame"]').first
             grid.wait_for(state="visible", timeout=RENDER_MS)
             page.wait_for_timeout(1500)

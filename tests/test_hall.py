@@ -36,7 +36,7 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 sys.path.insert(0, str(ROOT / "scripts"))
 import hall  # noqa: E402
 
-from inception_viz.browser import CHROMIUM, free_port, launch_chromium  # noqa: E402
+from inception_viz.browser import CHROMIUM, free_port, launch_chromium, view_button  # noqa: E402
 
 STEP_MS = 180_000
 #: Records every change of the page's connection and script-run state (attributes of the
@@ -218,7 +218,7 @@ def test_sessions_spread_stick_and_survive_a_dead_replica(tmp_path):
 
                 # a photo uploaded through the balancer reaches the session's replica
                 page, value, total = chosen["app2"]
-                page.get_by_role("tab", name=re.compile("Predictions")).click()
+                view_button(page, "Predictions & feature maps").click()
                 page.get_by_text("Run the network on an image", exact=True).click()
                 image = ROOT / "assets" / "coffee.jpg"
                 box = page.locator('[data-testid="stFileUploader"]').filter(has_text="your own image")

@@ -389,8 +389,8 @@ def test_spanish_page_from_the_url():
                                                            "Compartir o cargar una configuración"]
     assert at.sidebar.selectbox(key="lang").value == "es"
     assert {n.label for n in at.sidebar.number_input} >= {"Alto", "Ancho", "Canales", "Clases"}
-    assert [t.label for t in at.tabs] == [i18n.translator("es").gettext(v.label) for v in views.VIEWS]
-    assert at.tabs[0].label == "Bloques"
+    assert at.button_group(key=app.VIEW_KEY).options == [i18n.translator("es").gettext(v.label) for v in views.VIEWS]
+    assert at.button_group(key=app.VIEW_KEY).value == "Bloques"
     assert at.caption[0].value.startswith("GoogLeNet exactamente como en Szegedy")
     assert qp(at, "lang") == "es" and qp(at, "view") == "blocks"
 
@@ -415,8 +415,7 @@ def test_language_survives_an_edit_and_a_view_switch():
     assert metrics(at)["Parámetros (pesos + sesgos)"] == "5.983.802"
     assert at.metric[0].delta == "-1.014.750 respecto del preset"
     assert qp(at, "lang") == "es" and qp(at, "classes") == "10"
-    at.session_state[app.VIEW_KEY] = "Grafo"  # a click on the Graph tab
-    at.run()
+    at.button_group(key=app.VIEW_KEY).set_value("Grafo").run()  # a click on the Graph view
     assert not at.exception and qp(at, "view") == "graph" and qp(at, "lang") == "es"
 
 

@@ -14,7 +14,7 @@ import shutil
 
 from test_browser import RENDER_MS, ROOT, pytestmark, server  # noqa: F401  (the fixture and the marks)
 
-from inception_viz.browser import launch_chromium
+from inception_viz.browser import launch_chromium, view_button
 
 
 def test_spanish_browser_gets_the_spanish_page(server, tmp_path):  # noqa: F811
@@ -35,11 +35,11 @@ def test_spanish_browser_gets_the_spanish_page(server, tmp_path):  # noqa: F811
             assert page.get_by_text("6,998,552", exact=True).count() == 0
             # the browser's language is written into the shareable address
             page.wait_for_url(re.compile(r"[?&]lang=es(&|$)"), timeout=RENDER_MS)
-            # a Spanish tab opens its view; the URL key stays English
-            page.get_by_role("tab", name="Gráficos").click()
+            # a Spanish view button opens its view; the URL key stays English
+            view_button(page, "Gráficos").click()
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=RENDER_MS)
             page.wait_for_url(re.compile(r"[?&]view=charts(&|$)"), timeout=RENDER_MS)
-            page.get_by_role("tab", name="Bloques").click()
+            view_button(page, "Bloques").click()
             page.get_by_text("6.998.552", exact=True).first.wait_for(timeout=RENDER_MS)
             page.wait_for_timeout(1000)
             shot = tmp_path / "es.png"

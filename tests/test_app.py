@@ -516,14 +516,47 @@ def test_the_editor_itself_marks_the_edits():
     assert not any("✎" in c.get("label", "") for c in labels.values())
 
 
-def table_cells(at: AppTest) -> dict[str, dict[str, str]]:
-    """The Blocks view's text table read back as a person reads it: block -> header -> the
-    cell's text with Markdown's escapes undone (``163\\,696`` shows as ``163,696``)."""
-    import re
+def html_cells(markup: str) -> list[list[str]]:
+    """An HTML table's rows as a person reads them: each cell's text (entities decoded), an
+    emphasised part wrapped in ``**`` (so a bold edited width reads ``**200** ✎``)."""
+    from html.parser import HTMLParser
 
-    (table,) = [m.value for m in at.markdown if m.value.startswith("| ")]
-    rows = [[re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")] for line in table.splitlines()]
-    header, body = rows[0], rows[2:]
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.rows, self.cell, self.in_style = [], None, False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+            elif tag == "strong" and self.cell is not None:
+                self.cell += "**"
+            self.in_style = tag == "style"
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.rows[-1].append(self.cell.strip())
+                self.cell = None
+            elif tag == "strong" and self.cell is not None:
+                self.cell += "**"
+            elif tag == "style":
+                self.in_style = False
+
+        def handle_data(self, data):
+            if self.cell is not None and not self.in_style:
+                self.cell += data
+
+    parser = Cells()
+    parser.feed(markup)
+    return parser.rows
+
+
+def table_cells(at: AppTest) -> dict[str, dict[str, str]]:
+    """The Blocks view's text table: block -> header -> the cell as a person reads it."""
+    (table,) = [h.proto.body for h in at.get("html") if "iv-blocks" in h.proto.body]
+    header, *body = html_cells(table)
     return {r[0]: dict(zip(header[1:], r[1:])) for r in body}
 
 
@@ -536,7 +569,7 @@ def test_blocks_table_is_text_until_editing_is_switched_on():
     at = run_app(config.spec_to_query(spec), view="blocks")
     assert not at.exception and not at.data_editor
     cells = table_cells(at)
-    assert list(cells) == list(spec.block_names)  # every block, in order, names shown as they are
+    assert list(cells) == list(spec.block_names)  # every block, in order
     row = report.row("inception_4c")
     assert cells["inception_4c"]["params"] == f"{row.params:,}"
     # 4c's params by hand: 1x1 128*512+128 = 65,664; 3x3 reduce 128*512+128 = 65,664 and
@@ -552,19 +585,24 @@ def test_blocks_table_is_text_until_editing_is_switched_on():
     assert set(c["naive (2a)"] for c in table_cells(naive).values()) == {"✓"}
     # the switch: the grid replaces the text table, with the same numbers
     at.toggle(key=blocks_view.TABLE_EDIT_KEY).set_value(True).run()
-    assert not at.exception and not [m for m in at.markdown if m.value.startswith("| ")]
+    assert not at.exception and not [h for h in at.get("html") if "iv-blocks" in h.proto.body]
     (editor,) = at.data_editor
     assert editor.value.loc["inception_4c", "params"] == f"{row.params:,}" and editor.value.loc["inception_4c", "3x3"] == 200
 
 
-def test_markdown_cells_show_text_as_it_is():
-    """A cell's Markdown (and Streamlit's :emoji:, :red[...] and $math$) shows literally."""
-    for text in ("inception_3a", "*a*", "`x`", "a|b", ":red[x]", "$x$", "[a](b)", "<b>", "1\\2", "-", "6,998,552"):
-        escaped = blocks_view.md_text(text)
-        assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch in "*`|:$[]<>_" and i), escaped
-        import re
+def test_blocks_text_table_escapes_every_cell(monkeypatch):
+    """No text reaches the page as markup: a cell or block name holding HTML shows as text."""
+    import pandas as pd
 
-        assert re.sub(r"\\(.)", r"\1", escaped) == text
+    hostile = "<img src=x onerror=alert(1)>"
+    spec = presets.preset("block")
+    real = blocks_view.block_table(spec, counter.analyze(spec))
+    fake = real.rename(index={"inception_3a": hostile}).assign(output=hostile)
+    monkeypatch.setattr(blocks_view, "block_table", lambda *a: pd.DataFrame(fake))
+    markup = blocks_view.html_table(spec, counter.analyze(spec))
+    assert "<img" not in markup and markup.count("&lt;img src=x onerror=alert(1)&gt;") == 2
+    (row,) = html_cells(markup)[1:]
+    assert row[0] == hostile and row[-2] == hostile
 
 
 def edit_table(at: AppTest, edited_rows: dict) -> AppTest:

@@ -163,12 +163,12 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
                 config.spec_from_query({"preset": "googlenet", "inception_3a": "64-96-200-16-32-32"}), "json")
             # the all-blocks table is text: 3a's edited 3x3 in bold with the mark; "Edit in
             # the table" swaps it for the editable grid
-            row = page.locator('[data-testid="stMarkdownContainer"] table tr', has_text="inception_3a").first
+            row = page.locator('[data-testid="stHtml"] table tr', has_text="inception_3a").first
             assert row.locator("strong").inner_text() == "200" and "✎ 3x3: 128→200" in row.inner_text()
             page.get_by_text("Edit in the table").click()
             page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]').first.wait_for(
                 state="visible", timeout=RENDER_MS)
-            assert page.locator('[data-testid="stMarkdownContainer"] table').count() == 0
+            assert page.locator('[data-testid="stHtml"] table').count() == 0
             # a shared address opens its view
             page.goto(server + "/?preset=googlenet&view=charts", wait_until="domcontentloaded")
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=RENDER_MS)

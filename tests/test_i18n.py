@@ -529,12 +529,13 @@ def test_blocks_in_spanish():
     assert at.subheader[1].value == "Todos los bloques"
     assert at.toggle(key=blocks_view.TABLE_EDIT_KEY).label == "Editar en la tabla"
     # the text table: Spanish headers, the paper's width names, Spanish thousands
-    (table,) = [m.value for m in at.markdown if m.value.startswith("| ")]
-    lines = table.splitlines()
-    header, first = lines[0], lines[2]
-    assert header == ("| bloque | respecto del preset | 1x1 | 3x3\\_reduce | 3x3 | 5x5\\_reduce | 5x5 | pool\\_proj | "
-                      "ingenua \\(2a\\) | entrada | salida | parámetros |")
-    assert first.endswith("| 163\\.696 |")
+    from test_app import html_cells
+
+    (table,) = [h.proto.body for h in at.get("html") if "iv-blocks" in h.proto.body]
+    header, first = html_cells(table)[:2]
+    assert header == ["bloque", "respecto del preset", "1x1", "3x3_reduce", "3x3", "5x5_reduce", "5x5", "pool_proj",
+                      "ingenua (2a)", "entrada", "salida", "parámetros"]
+    assert first[0] == "inception_3a" and first[-1] == "163.696"
     at = spanish_view("blocks", session={blocks_view.TABLE_EDIT_KEY: True})
     editor = at.data_editor[0]
     labels = column_labels(editor)

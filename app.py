@@ -55,7 +55,7 @@ from inception_viz.views.common import (LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, 
 #: The view switcher's widget key; its session-state value is the open view's (translated) label.
 VIEW_KEY = "view"
 #: The open view's container key prefix: the page's element carrying the CSS class
-#: ``st-key-view-<url key>`` holds the headline and that view (bench --browser, tests).
+#: ``st-key-view-<url key>`` holds that view, under the headline (bench --browser, tests).
 VIEW_CONTAINER = "view-"
 #: The sidebar's "Block in focus" selector's key, one per preset (its value: a block name).
 FOCUS_KEY = "focus@{preset}"
@@ -365,9 +365,7 @@ def focus_block(spec) -> str | None:
 def main_area() -> None:
     with shielded():
         i18n.use(st.session_state[LANG_KEY])  # a fragment run does not pass through page()
-        view = view_nav()
-        with st.container(key=f"{VIEW_CONTAINER}{view.key}"):  # the open view's box: its CSS class names it
-            view_area(view.key)
+        view_area(view_nav().key)
 
 
 @st.fragment(key=VIEW)
@@ -380,8 +378,11 @@ def view_area(key: str) -> None:
         view = view_by_key(key)
         sync_url(spec, view, i18n.current().lang)
         guarded(_("The headline"), headline_ui, spec, report, base)
-        guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
-                ViewContext(spec, report, base, focus_block(spec)))
+        # the view in a box keyed by it (CSS class st-key-view-<key>): a switch replaces the
+        # view's elements and updates the headline's in place
+        with st.container(key=f"{VIEW_CONTAINER}{view.key}"):
+            guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
+                    ViewContext(spec, report, base, focus_block(spec)))
 
 
 @contextmanager

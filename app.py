@@ -28,8 +28,9 @@ English, then the sidebar's selector (``st.session_state["lang"]``). Every run s
 
 Only the open view runs (a segmented control picks it): a hidden view costs nothing and
 sends nothing. The view switcher and the open view are fragments (``main_area``,
-``view_area``; see ``page``): a width edit reruns and sends only the headline and the view. Nothing on the first page imports
-TensorFlow; "Instantiate" and "Predictions" load it on demand.
+``view_area``; see ``page``): a width edit reruns and sends only the headline and the view.
+Nothing on the first page imports TensorFlow; "Instantiate" and "Predictions" load it on
+demand.
 """
 
 from __future__ import annotations
@@ -310,9 +311,9 @@ def output_delta(shape, preset_shape) -> tuple[str | None, str]:
 
 def view_nav() -> View:
     """The view switcher; only the open view runs. A segmented control, not ``st.tabs``:
-    both rerun only the main area on a click, but every run (an edit's too) re-renders
-    the 11 tabs in the browser, ~45 ms of each width edit against ~0 for the control
-    (bench --browser, docs/bench.md). Returns the open view.
+    both rerun only the main area on a click, but the browser re-renders the 11 tabs on
+    every run, an edit's too: ~48 ms from an edit's start message to its first element
+    against ~16 ms with the control (in-page timeline, docs/bench.md). Returns the open view.
 
     Its session value is the open view's label in the page's language; after a language
     switch it still names the old one, so it is mapped back to its view (labels of every

@@ -34,7 +34,7 @@ import statistics
 import time
 from importlib.metadata import PackageNotFoundError, version
 
-from .browser import CHROMIUM, ROOT, VIEW_SWITCHER, StreamlitServer, chromium_missing, launch_chromium, view_button
+from .browser import CHROMIUM, ROOT, VIEW_BOX, VIEW_SWITCHER, StreamlitServer, chromium_missing, launch_chromium, view_button
 
 #: key: (goal, what is measured). Lower is better; ok when value <= goal.
 GOALS: dict[str, tuple[float, str]] = {
@@ -93,7 +93,7 @@ _VIEW_SHOWN = _VISIBLE + """
 const nav = document.querySelector(arg[3]);
 const button = nav && [...nav.querySelectorAll('button')].find((b) => b.textContent.trim() === arg[0]);
 if (!button || button.getAttribute('aria-checked') !== 'true') return false;
-const box = document.querySelector('.st-key-view-' + arg[2]);
+const box = document.querySelector(arg[2]);
 if (!box) return false;
 return [...box.querySelectorAll(arg[1])].some((e) => visible(e) && !e.closest('[data-stale="true"]'));"""
 _IDLE = """
@@ -181,7 +181,7 @@ class _Run:
         button.wait_for(timeout=STEP_TIMEOUT_MS)
         t0 = time.perf_counter()
         button.click(timeout=STEP_TIMEOUT_MS)
-        self.wait(page, _VIEW_SHOWN, [label, VIEW_CONTENT[label], view_by_label(label).key, VIEW_SWITCHER], f"the {label} view's main content")
+        self.wait(page, _VIEW_SHOWN, [label, VIEW_CONTENT[label], VIEW_BOX + view_by_label(label).key, VIEW_SWITCHER], f"the {label} view's main content")
         return time.perf_counter() - t0
 
 

@@ -50,6 +50,8 @@ def launch_chromium(playwright):
 #: The app's view switcher on the page (its widget key is app.VIEW_KEY = "view", and
 #: Streamlit gives a keyed element the CSS class ``st-key-<key>``).
 VIEW_SWITCHER = ".st-key-view"
+#: The open view's box, with the view's URL key appended (app.VIEW_CONTAINER, keyed).
+VIEW_BOX = ".st-key-view-"
 
 
 def view_button(page, label: str):

@@ -298,6 +298,17 @@ def test_browser_keys_and_goals_are_the_issues():
     assert {k: g for k, (g, _) in bench_browser.GOALS.items()} == BROWSER_KEYS
 
 
+def test_the_bench_finds_the_apps_view_switcher_and_view_box():
+    """bench --browser and the browser tests find the switcher and the open view's box by
+    the CSS classes Streamlit gives keyed elements (st-key-<key>): app.py's keys."""
+    import app
+
+    from inception_viz import browser
+
+    assert browser.VIEW_SWITCHER == f".st-key-{app.VIEW_KEY}"
+    assert browser.VIEW_BOX == f".st-key-{app.VIEW_CONTAINER}"
+
+
 def test_view_content_table_names_every_view_of_the_app():
     """The view-switch timing clicks every view of app.py's default page: a view added or
     renamed without its main-content selector would drop out of the median unnoticed."""

@@ -145,9 +145,9 @@ def table_ui(spec, report) -> None:
         st.html(html_table(spec, report))
 
 
-#: The text table's look: Streamlit's table lines, numbers right-aligned, no wrapping
-#: inside a cell (the page scrolls sideways before "✎ 3x3: 128→200" breaks).
-_TABLE_CSS = ("<style>.iv-blocks{border-collapse:collapse;width:100%;font-size:.9rem}"
+#: The text table's look: table lines, numbers right-aligned, no wrapping inside a cell;
+#: on a narrow window the table scrolls sideways in its box instead.
+_TABLE_CSS = ("<style>.iv-scroll{overflow-x:auto}.iv-blocks{border-collapse:collapse;width:100%;font-size:.9rem}"
               ".iv-blocks th,.iv-blocks td{border:1px solid rgba(128,128,128,.3);padding:.25rem .5rem;white-space:nowrap}"
               ".iv-blocks th{font-weight:600;text-align:left}.iv-blocks .n{text-align:right}</style>")
 
@@ -178,7 +178,8 @@ def html_table(spec, report) -> str:
                 text = html.escape(str(v))
             cells.append(f'<td{" class=n" if c in numeric else ""}>{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'{_TABLE_CSS}<table class="iv-blocks"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'{_TABLE_CSS}<div class="iv-scroll"><table class="iv-blocks"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def editor_ui(spec, report) -> None:

@@ -1,7 +1,7 @@
-"""The app's views, one module each, in tab order.
+"""The app's views, one module each, in the view switcher's order.
 
 Each module exposes ``render(ctx: ViewContext) -> None`` and draws only its own view
-(``app.py`` calls it inside the view's tab, and only for the open tab). A new view is its
+(``app.py`` calls it in the open view's box, and only for the open view). A new view is its
 module plus one line in :data:`VIEWS`; its widget keys start with its own prefix and pass
 ``persist_state=common.PERSIST`` so they survive while another view is open.
 
@@ -22,7 +22,7 @@ from .context import ViewContext
 
 class View(NamedTuple):
     key: str  # in the URL: &view=<key>
-    label: str  # the tab's label: an English msgid, translated where drawn
+    label: str  # its label in the view switcher: an English msgid, translated where drawn
     module: ModuleType  # has render(ctx: ViewContext) -> None
 
 

@@ -96,7 +96,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             # only the open view is drawn: Blocks, not yet the graph
             page.get_by_label("3x3", exact=True).wait_for(timeout=RENDER_MS)
             assert page.locator('[data-testid="stGraphVizChart"]').count() == 0
-            # the Graph tab: an <svg> drawn inside the graphviz chart element; the URL names the view
+            # the Graph view: an <svg> drawn inside the graphviz chart element; the URL names the view
             view_button(page, "Graph").click()
             svg = page.locator('[data-testid="stGraphVizChart"] svg').first
             svg.wait_for(state="visible", timeout=RENDER_MS)
@@ -111,7 +111,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
                 info.value.save_as(svg_file)
                 text = svg_file.read_text()
                 assert text.startswith("<?xml") and "inception_5b" in text
-            # the Charts tab: a Plotly chart with its bars drawn
+            # the Charts view: a Plotly chart with its bars drawn
             view_button(page, "Charts").click()
             bars = page.locator('[data-testid="stPlotlyChart"] .main-svg .bars').first
             bars.wait_for(state="attached", timeout=RENDER_MS)
@@ -140,7 +140,7 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             view_button(page, "Blocks").click()
             box = page.get_by_label(re.compile(r"^3x3( ✎)?$"))
             box.wait_for(timeout=RENDER_MS)
-            page.wait_for_timeout(1000)  # the tab's run has finished
+            page.wait_for_timeout(1000)  # the view's run has finished
             # an edit reruns only the main area (app.main_area, a fragment): the sidebar's inputs
             # stay the same DOM nodes (a whole-page run would redraw them under new keys)
             page.evaluate(SIDEBAR_MARK)

@@ -161,10 +161,13 @@ def html_table(spec, report) -> str:
     page ready −0.19 of the floor's, an edit −10 to 15 ms)."""
     df = block_table(spec, report)
     edits = edited_widths(spec)
-    columns = ["vs preset", *WIDTH_KEYS, "naive", "input", "output", "params"]
-    numeric = {*WIDTH_KEYS, "params"}
-    header = [_("block")] + [k if k in WIDTH_KEYS else _(COLUMN_LABELS[k]) for k in columns]
-    head = "".join(f'<th{" class=n" if c in numeric else ""}>{html.escape(h)}</th>' for c, h in zip(["block", *columns], header))
+    columns = list(df.columns)  # the grid's columns, in its order
+
+    def align(c: str) -> str:  # numbers right-aligned
+        return " class=n" if c in WIDTH_KEYS or c == "params" else ""
+
+    head = "<th>" + html.escape(_("block")) + "</th>" + "".join(
+        f"<th{align(c)}>{html.escape(c if c in WIDTH_KEYS else _(COLUMN_LABELS[c]))}</th>" for c in columns)
     rows = []
     for name, row in df.iterrows():
         cells = [f"<td>{html.escape(str(name))}</td>"]
@@ -176,7 +179,7 @@ def html_table(spec, report) -> str:
                 text = f"<strong>{int(v)}</strong> {EDIT_MARK}"
             else:
                 text = html.escape(str(v))
-            cells.append(f'<td{" class=n" if c in numeric else ""}>{text}</td>')
+            cells.append(f"<td{align(c)}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'{_TABLE_CSS}<div class="iv-scroll"><table class="iv-blocks"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')

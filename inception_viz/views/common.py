@@ -63,15 +63,15 @@ def synced(key: str, value):
     one the last good value, an edit made elsewhere (the table, an upload) the new value.
 
     Assigned on every run, also when session state already holds it: only an assignment
-    sends the value with the widget, and a widget the browser draws anew (its tab was
+    sends the value with the widget, and a widget the browser draws anew (its view was
     closed and opened again) would otherwise start from its default (0 for a width box),
     and send that back with the next edit."""
     st.session_state[key] = value
     return key
 
 
-#: The page's fragments (``app.py``): the main area (the view tabs) and, inside it, the open
-#: view with the headline. ``st.rerun(key)`` from a widget callback reruns only that one.
+#: The page's fragments (``app.py``): the main area (the view switcher) and, inside it, the
+#: open view with the headline. ``st.rerun(key)`` from a widget callback reruns only that one.
 MAIN, VIEW = "main", "view"
 
 
@@ -86,7 +86,7 @@ def yield_to_visitor() -> None:
     The views run inside fragments (``app.view_area``), and Streamlit lets a fragment's run
     finish when the interaction comes from a fragment's widget (so that nothing outside the
     fragment is cut short): without this, Stop could not end a feature visualisation and a
-    tab click would wait for a queued prediction. Streamlit has no public way to ask whether
+    click on another view would wait for a queued prediction. Streamlit has no public way to ask whether
     a request is waiting; this reads the session's script-request state (Streamlit is pinned
     in requirements; if that state is not there, nothing is ended)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx

@@ -50,7 +50,7 @@ from inception_viz.i18n import N_, _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
-from inception_viz.views.common import (LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error, export_button,
+from inception_viz.views.common import (IN_PLACE, LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error, export_button,
                                         localized, uploaded_config, visitor_trusted, wkey)
 
 #: The view switcher's widget key; its session-state value is the open view's (translated) label.
@@ -291,7 +291,8 @@ def headline_ui(spec, report, base) -> None:
     out_delta, arrow = output_delta(report.output_shape, base.output_shape)
     row.metric(tr.gettext("Output size"), shape_str(report.output_shape), out_delta, delta_color="off", delta_arrow=arrow,
                help=tr.gettext("height × width × channels, as every size in the app"))
-    export_button(tr.gettext("Download config JSON"), "json", spec, exports.config_json(spec), where=row,
+    # made on the click: an edit's run sends no new file (the bytes are the same either way)
+    export_button(tr.gettext("Download config JSON"), "json", spec, lambda: exports.config_json(spec), where=row,
                   help=tr.gettext("This model as a file; “Load a config JSON” in the sidebar opens it again"))
 
 
@@ -377,13 +378,14 @@ def view_area(key: str) -> None:
         spec = current_spec()
         report, base = counter.analyze(spec), counter.analyze(presets.preset(spec.preset))
         view = view_by_key(key)
+        in_place = st.session_state.pop(IN_PLACE, None)  # set by the callback of this run only
         sync_url(spec, view, i18n.current().lang)
         guarded(_("The headline"), headline_ui, spec, report, base)
         # the view in a box keyed by it (CSS class st-key-view-<key>): a switch replaces the
         # view's elements and updates the headline's in place
         with st.container(key=f"{VIEW_CONTAINER}{view.key}"):
             guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
-                    ViewContext(spec, report, base, focus_block(spec)))
+                    ViewContext(spec, report, base, focus_block(spec), in_place))
 
 
 @contextmanager

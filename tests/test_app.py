@@ -372,6 +372,35 @@ def test_width_boxes_keep_their_keys_and_always_show_the_spec():
     assert widget(at.number_input, "w-inception_3a-3x3@").label == "3x3 ✎"
 
 
+def test_an_edit_in_a_box_resends_only_the_values_that_changed():
+    """``common.synced``: a run started by the focus block's own widgets sends a box's value
+    (``set_value``) only when it differs from what the browser shows; any other run sends
+    every value (a view opened again draws the boxes anew, and a box drawn without its value
+    would start at 0)."""
+    at = run_app()
+
+    def sent(at):  # label -> (value sent with the widget?, value)
+        return {b.label: (b.proto.set_value, b.value) for b in at.number_input if b.key.startswith("w-inception_3a-")}
+
+    assert all(flag for flag, _ in sent(at).values())  # the first page: every value
+    widget(at.number_input, "w-inception_3a-3x3@").set_value(200).run()
+    assert sent(at) == {"1x1": (False, 64), "3x3_reduce": (False, 96), "3x3 ✎": (False, 200), "5x5_reduce": (False, 16),
+                        "5x5": (False, 32), "pool_proj": (False, 32)}
+    assert total(at) == "7,086,176"
+    open_view(at, "graph")
+    open_view(at, "blocks")  # drawn anew: every value again, the edited one too
+    assert sent(at) == {"1x1": (True, 64), "3x3_reduce": (True, 96), "3x3 ✎": (True, 200), "5x5_reduce": (True, 16),
+                        "5x5": (True, 32), "pool_proj": (True, 32)}
+    # the form switch (Figure 2(a)) zeroes the three reductions: only those are sent
+    widget(at.toggle, "form-inception_3a@").set_value(True).run()
+    assert sent(at) == {"1x1": (False, 64), "3x3_reduce ✎": (True, 0), "3x3 ✎": (False, 200), "5x5_reduce ✎": (True, 0),
+                        "5x5": (False, 32), "pool_proj ✎": (True, 0)}
+    # an edit made elsewhere (the sidebar's reset: a whole-page run) sends every value
+    at.sidebar.button[0].click().run()
+    assert sent(at) == {"1x1": (True, 64), "3x3_reduce": (True, 96), "3x3": (True, 128), "5x5_reduce": (True, 16),
+                        "5x5": (True, 32), "pool_proj": (True, 32)}
+
+
 def test_naive_switch_and_back_restores_the_preset():
     at = run_app()
     widget(at.toggle, "form-inception_3a@").set_value(True).run()

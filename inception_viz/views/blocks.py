@@ -13,7 +13,7 @@ from ..edits import apply_table_edits, edited_widths, reference_widths, with_for
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
-from .common import accept, current_spec, error, localized, rerun_here, skey, synced, wkey
+from .common import IN_PLACE, accept, current_spec, error, localized, rerun_here, skey, synced, wkey
 from .context import ViewContext
 
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
@@ -33,7 +33,7 @@ def render(ctx: ViewContext) -> None:
         st.info(_("This model has no Inception blocks."))
         return
     if ctx.focus:  # the block in focus first: +/- buttons are the quickest edit while talking
-        block_inputs_ui(spec, ctx.report, ctx.focus)
+        block_inputs_ui(spec, ctx.report, ctx.focus, shown=ctx.in_place == ctx.focus)
     table_ui(spec, ctx.report)
 
 
@@ -42,6 +42,7 @@ def render(ctx: ViewContext) -> None:
 
 @localized
 def _on_width(block_name: str, width: str, key: str) -> None:
+    st.session_state[IN_PLACE] = block_name  # this run redraws the boxes the browser shows
     value = st.session_state.get(key)
     if value is None:
         st.session_state.error = _("{block} {width} needs a number (0 drops or skips it)").format(block=block_name, width=width)
@@ -53,13 +54,17 @@ def _on_width(block_name: str, width: str, key: str) -> None:
 
 
 def _on_form(block_name: str, key: str) -> None:
+    st.session_state[IN_PLACE] = block_name
     accept(with_form(current_spec(), block_name, bool(st.session_state[key])))
 
 
 # -- the block in focus ---------------------------------------------------------------
 
 
-def block_inputs_ui(spec, report, focus: str) -> None:
+def block_inputs_ui(spec, report, focus: str, shown: bool = False) -> None:
+    """The block in focus: its shapes and params, the form switch, the six width boxes and
+    the concat sum. ``shown``: this run was started by one of these widgets (the browser
+    shows them already; see ``common.synced``)."""
     b = spec.block(focus)
     row = report.row(focus)
     ref = reference_widths(spec, focus)
@@ -69,11 +74,11 @@ def block_inputs_ui(spec, report, focus: str) -> None:
         block=focus, input=shape_str(row.input_shape), output=shape_str(row.output_shape), params=tr.int(row.params)))
     # stable keys (skey), values from the spec (synced): an edit updates these widgets in
     # the browser instead of replacing them
-    fkey = synced(skey(f"form-{focus}"), b.is_naive)
+    fkey = synced(skey(f"form-{focus}"), b.is_naive, shown)
     st.toggle(_("Naive form, Figure 2(a) (no 1x1 reductions, unprojected pool)"), key=fkey, on_change=_on_form, args=(focus, fkey))
     boxes = st.container(horizontal=True)  # one element holding the six boxes, not 6 columns
     for k in WIDTH_KEYS:
-        key = synced(skey(f"w-{focus}-{k}"), b.widths[k])
+        key = synced(skey(f"w-{focus}-{k}"), b.widths[k], shown)
         boxes.number_input(
             f"{k} ✎" if b.widths[k] != preset_widths[k] else k,  # i18n: keep (the paper's width names)
             min_value=0,

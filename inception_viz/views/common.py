@@ -57,7 +57,7 @@ def skey(name: str) -> str:
     return f"{name}@{current_spec().preset}"
 
 
-def synced(key: str, value):
+def synced(key: str, value, shown: bool = False):
     """Make the widget ``key`` show ``value`` (the spec's) on this run, before the widget
     is drawn without a ``value=`` argument: an accepted edit shows what was typed, a refused
     one the last good value, an edit made elsewhere (the table, an upload) the new value.
@@ -65,9 +65,21 @@ def synced(key: str, value):
     Assigned on every run, also when session state already holds it: only an assignment
     sends the value with the widget, and a widget the browser draws anew (its view was
     closed and opened again) would otherwise start from its default (0 for a width box),
-    and send that back with the next edit."""
-    st.session_state[key] = value
+    and send that back with the next edit. Except when ``shown``: the run was started by
+    one of the widgets drawn beside this one (:data:`IN_PLACE`), so the browser shows this
+    widget already; then an unchanged value is not sent again (each value sent makes the
+    browser redraw that widget on the edit's critical path).
+    """
+    if not (shown and key in st.session_state and st.session_state[key] == value):
+        st.session_state[key] = value
     return key
+
+
+#: Session-state key a callback of the focus block's own widgets (a width box, the form
+#: switch) sets to that block's name: the run it starts redraws widgets the browser already
+#: shows (:func:`synced`). ``app.view_area`` takes it off at the start of every run that
+#: draws a view (``ViewContext.in_place``), so it never outlives the run it was set for.
+IN_PLACE = "in-place-edit"
 
 
 #: The page's fragments (``app.py``): the main area (the view switcher) and, inside it, the

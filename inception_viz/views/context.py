@@ -17,13 +17,16 @@ class ViewContext:
     ``spec``: the current (accepted) spec; ``report``: its analysis (``counter.analyze``);
     ``base``: the analysis of its preset unchanged (``base.spec`` is the preset), what
     deltas are measured against; ``focus``: the block in focus chosen in the sidebar
-    (``None`` when the model has no Inception blocks).
+    (``None`` when the model has no Inception blocks); ``in_place``: the block whose own
+    widget (a width box, the form switch) started this run, else ``None``
+    (``common.IN_PLACE``).
     """
 
     spec: ModelSpec
     report: Report
     base: Report
     focus: str | None
+    in_place: str | None = None
 
     @cached_property
     def edited(self) -> tuple[str, ...]:

@@ -47,9 +47,11 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-#: The app's view switcher on the page (its widget key is app.VIEW_KEY = "view", and
-#: Streamlit gives a keyed element the CSS class ``st-key-<key>``).
-VIEW_SWITCHER = ".st-key-view"
+#: The app's view switcher's widget key (app.VIEW_KEY): Streamlit gives a keyed element the
+#: CSS class ``st-key-<key>``, and a keyed widget an id ending in ``-<key>``.
+VIEW_KEY = "view"
+#: The view switcher on the page.
+VIEW_SWITCHER = f".st-key-{VIEW_KEY}"
 #: The open view's box, with the view's URL key appended (app.VIEW_CONTAINER, keyed).
 VIEW_BOX = ".st-key-view-"
 

@@ -272,7 +272,6 @@ class SessionResult:
 
 
 PREDICT_TAB = "Predictions & feature maps"  # its label in the view switcher
-NAV_KEY = "view"  # the view switcher's widget key (app.VIEW_KEY); a keyed widget's id ends in it
 PREDICT_TOGGLE = "Run the network on an image"
 PREDICT_UPLOADER = "…or your own image"
 
@@ -391,7 +390,7 @@ class _Protocol:
                 widget = getattr(el, el.WhichOneof("type") or "", None)
                 if getattr(widget, "id", ""):
                     self.fragment_of[widget.id] = fwd.delta.fragment_id
-                    if el.WhichOneof("type") == "button_group" and widget.id.endswith(f"-{NAV_KEY}"):
+                    if el.WhichOneof("type") == "button_group" and widget.id.endswith(f"-{browser.VIEW_KEY}"):
                         self.nav_id = widget.id
                 if el.WhichOneof("type") == "exception":
                     raise RuntimeError(f"the page shows an exception: {el.exception.type}: {el.exception.message[:200]}")

@@ -51,7 +51,7 @@ from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import LRN, Dense, SpecError
 from inception_viz.views import VIEWS, View, ViewContext, view_by_key, view_by_label
 from inception_viz.views.common import (IN_PLACE, LANG_KEY, MAIN, MAX_UPLOAD_BYTES, VIEW, accept, current_spec, error, export_button,
-                                        localized, uploaded_config, visitor_trusted, wkey)
+                                        folded_section, localized, uploaded_config, visitor_trusted, wkey)
 
 #: The view switcher's widget key; its session-state value is the open view's (translated) label.
 VIEW_KEY = "view"
@@ -222,10 +222,10 @@ def sidebar_ui(spec) -> None:
     summary = _("Input and options: {shape}").format(shape=shape_str(spec.input_shape))
     if has_classes(spec):
         summary += " · " + tr.ngettext("{n} class", "{n} classes", spec.classes).format(n=tr.int(spec.classes))
-    options = sb.expander(summary, key=OPTIONS_KEY, on_change="rerun")
+    options = folded_section(sb, summary, OPTIONS_KEY)
     if options.open:
         options_ui(options, spec)
-    share = sb.expander(_("Share or load a config"), key=SHARE_KEY, on_change="rerun")
+    share = folded_section(sb, _("Share or load a config"), SHARE_KEY)
     if share.open:
         share.caption(_("The address bar holds the whole model: copy it to share this exact configuration. "
                         "“Download config JSON” (beside the totals) saves it as a file."))
@@ -379,13 +379,16 @@ def view_area(key: str) -> None:
         report, base = counter.analyze(spec), counter.analyze(presets.preset(spec.preset))
         view = view_by_key(key)
         in_place = st.session_state.pop(IN_PLACE, None)  # set by the callback of this run only
-        sync_url(spec, view, i18n.current().lang)
         guarded(_("The headline"), headline_ui, spec, report, base)
         # the view in a box keyed by it (CSS class st-key-view-<key>): a switch replaces the
         # view's elements and updates the headline's in place
         with st.container(key=f"{VIEW_CONTAINER}{view.key}"):
             guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
                     ViewContext(spec, report, base, focus_block(spec), in_place))
+        # The address bar last: its message makes the browser redraw the page once more, and
+        # sent before the headline it delayed an edit's new totals by ~15 ms (interleaved A/B,
+        # docs/bench.md). A run that a view ends early (st.rerun) leaves it to the next run.
+        sync_url(spec, view, i18n.current().lang)
 
 
 @contextmanager

@@ -61,7 +61,7 @@ EDIT_LABEL = re.compile(rf"^{re.escape(EDIT_WIDTH)}( ✎)?$")
 #: with the CSS class ``st-key-view-<url key>``, app.VIEW_CONTAINER): another view's content
 #: never counts. Update this table when a view is added, renamed or changes what it shows first.
 VIEW_CONTENT: dict[str, str] = {
-    "Blocks": '[data-testid="stHtml"] table',  # the all-blocks table (text until "Edit in the table")
+    "Blocks": '[data-testid="stNumberInput"] input',  # the focus block's width boxes (All blocks is folded)
     "Graph": '[data-testid="stGraphVizChart"] svg',  # the graph, laid out by the browser
     "Charts": '[data-testid="stPlotlyChart"] .main-svg',  # a drawn Plotly chart
     "Paper Table 1": '[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]',

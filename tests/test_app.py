@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inception_viz import config, counter, presets, views
+from inception_viz.spec import WIDTH_KEYS
 from inception_viz.views import blocks as blocks_view
 from inception_viz.views import paper as paper_view
 
@@ -28,15 +29,18 @@ TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and 
 
 
 def run_app(query: dict[str, str] | None = None, view: str | None = None, sidebar_open: bool = True,
-            table_editor: bool = False) -> AppTest:
+            table_editor: bool = False, all_blocks: bool = True) -> AppTest:
     """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab),
     with the sidebar's two folded sections open (what a click on them does), unless
-    ``sidebar_open`` is false; ``table_editor``: the Blocks view's "Edit in the table" on."""
+    ``sidebar_open`` is false; the Blocks view's folded *All blocks* open, unless
+    ``all_blocks`` is false; ``table_editor``: its "Edit in the table" on."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
     if sidebar_open:
         at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+    if all_blocks:
+        at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
     if table_editor:
         at.session_state[blocks_view.TABLE_EDIT_KEY] = True
     return at.run()
@@ -238,7 +242,7 @@ def test_paper_table_is_as_tall_as_its_rows(monkeypatch):
 
 #: What only each view draws (its tab open), to tell which view ran.
 VIEW_MARKS = {
-    "blocks": lambda at: any(t.key == blocks_view.TABLE_EDIT_KEY for t in at.toggle),
+    "blocks": lambda at: any(n.key.startswith("w-") for n in at.number_input),  # the focus block's widths
     "graph": lambda at: len(at.get("graphviz_chart")) == 1,
     "charts": lambda at: any(c.key == "chart-flow" for c in at.get("plotly_chart")),
     "paper": lambda at: any("params K (paper)" in d.value.columns for d in at.dataframe),
@@ -587,6 +591,55 @@ def table_cells(at: AppTest) -> dict[str, dict[str, str]]:
     (table,) = [h.proto.body for h in at.get("html") if "iv-blocks" in h.proto.body]
     header, *body = html_cells(table)
     return {r[0]: dict(zip(header[1:], r[1:])) for r in body}
+
+
+def test_all_blocks_is_folded_until_opened_and_draws_nothing_folded():
+    """A fresh page's Blocks view: the focus block's six boxes, and *All blocks* folded: no
+    table, no switch (an edit redraws less, bench --browser). Opened (what a click sends), it
+    draws the table, which follows an edit; it stays open after the edit and a preset switch."""
+    at = run_app(all_blocks=False)
+    assert not at.exception
+    assert [e.label for e in at.expander if e.key == blocks_view.ALL_BLOCKS_KEY] == ["All blocks"]
+    assert not [h for h in at.get("html") if "iv-blocks" in h.proto.body]
+    assert not any(t.key == blocks_view.TABLE_EDIT_KEY for t in at.toggle) and not at.data_editor
+    assert [n.label for n in at.number_input if n.key.startswith("w-")] == list(WIDTH_KEYS)
+    at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
+    at.run()
+    assert table_cells(at)["inception_3a"]["3x3"] == "128"
+    at.number_input(key="w-inception_3a-3x3@googlenet").set_value(200).run()
+    assert not at.exception and total(at) == "7,086,176"  # the arithmetic: test_browser.py
+    assert table_cells(at)["inception_3a"]["3x3"] == "**200** ✎"
+    at.selectbox(key=f"preset@googlenet#{at.session_state.gen}").set_value("simplified").run()
+    assert not at.exception and "inception_3a" in table_cells(at)
+
+
+def test_folded_sections_keep_their_state_when_their_label_changes(monkeypatch):
+    """Streamlit draws a new expander when the label changes (a language switch, a new input
+    size in the sidebar's label), and a new one starts folded: ``folded_section`` assigns an
+    open section's state again before it is drawn, and leaves a folded one alone."""
+    from inception_viz.views import common
+
+    class State(dict):  # session state, recording what is assigned
+        def __setitem__(self, key, value):
+            assigned.append((key, value))
+            super().__setitem__(key, value)
+
+    state, drawn, assigned = State(), [], []
+
+    class Where:
+        def expander(self, label, key, on_change):
+            drawn.append((label, key, on_change, state.get(key)))
+            return "section"
+
+    monkeypatch.setattr(common.st, "session_state", state)
+    assert common.folded_section(Where(), "All blocks", "k") == "section"
+    assert "k" not in state and not assigned  # never opened: the widget keeps its default
+    dict.__setitem__(state, "k", True)  # opened by a click (the widget's own state)
+    common.folded_section(Where(), "Todos los bloques", "k")
+    assert assigned == [("k", True)] and drawn[-1] == ("Todos los bloques", "k", "rerun", True)
+    dict.__setitem__(state, "k", False)  # folded again by a click: stays folded
+    common.folded_section(Where(), "All blocks", "k")
+    assert assigned == [("k", True)] and drawn[-1][-1] is False
 
 
 def test_blocks_table_is_text_until_editing_is_switched_on():

@@ -161,11 +161,31 @@ def test_app_renders_graph_chart_and_total(server, tmp_path):
             assert saved["blocks"]["inception_3a"]["3x3"] == 200, saved["blocks"]["inception_3a"]
             assert info.value.suggested_filename == exports.file_name(
                 config.spec_from_query({"preset": "googlenet", "inception_3a": "64-96-200-16-32-32"}), "json")
-            # the all-blocks table is text: 3a's edited 3x3 in bold with the mark; "Edit in
-            # the table" swaps it for the editable grid
+            # "All blocks" is folded and draws nothing until it is opened; open, its table is
+            # text: 3a's edited 3x3 in bold with the mark
+            assert page.locator('[data-testid="stHtml"] table').count() == 0
+            page.get_by_text("All blocks", exact=True).click()
             row = page.locator('[data-testid="stHtml"] table tr', has_text="inception_3a").first
+            row.wait_for(timeout=RENDER_MS)
             assert row.locator("strong").inner_text() == "200" and "✎ 3x3: 128→200" in row.inner_text()
-            page.get_by_text("Edit in the table").click()
+            # folded sections stay as they were left when their label changes (Streamlit
+            # draws a new expander for a new label): the sidebar's "Input and options" after a
+            # new input size (its label shows the size), and every section after a language switch
+            page.get_by_text("Input and options", exact=False).click()
+            height = page.get_by_label("Height", exact=True)
+            height.fill("200")
+            height.press("Enter")
+            page.get_by_text("Input and options: 200x224x3", exact=False).wait_for(timeout=RENDER_MS)
+            page.wait_for_timeout(1000)
+            assert height.is_visible() and page.locator('[data-testid="stHtml"] table').count() == 1
+            page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+            page.get_by_role("option", name="Español").click()
+            page.get_by_text("Todos los bloques", exact=True).wait_for(timeout=RENDER_MS)
+            page.wait_for_timeout(1000)
+            assert page.get_by_label("Alto", exact=True).is_visible()
+            assert page.locator('[data-testid="stHtml"] table').count() == 1
+            # "Editar en la tabla" swaps the text table for the editable grid
+            page.get_by_text("Editar en la tabla").click()
             page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]').first.wait_for(
                 state="visible", timeout=RENDER_MS)
             assert page.locator('[data-testid="stHtml"] table').count() == 0

@@ -355,14 +355,15 @@ def test_not_yet_converted_list_only_shrinks():
 
 
 def run_app(query: dict[str, str] | None = None, locale: str | None = None, **session) -> AppTest:
-    """The app, with the sidebar's two folded sections open (as after a click on each),
-    and ``session`` in its session state."""
+    """The app, with the sidebar's two folded sections and the Blocks view's *All blocks*
+    open (as after a click on each), and ``session`` in its session state."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if locale:
         at.context["locale"] = locale
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+    at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
     for k, v in session.items():
         at.session_state[k] = v
     return at.run()
@@ -526,7 +527,7 @@ def test_blocks_in_spanish():
     assert at.subheader[0].value == "inception_3a: 28x28x192 → 28x28x256, 163.696 parámetros"
     assert at.toggle[0].label.startswith("Forma ingenua, Figura 2(a)")
     assert at.number_input(key=next(n.key for n in at.main.number_input if n.label == "3x3")).help.startswith("preset: 128;")
-    assert at.subheader[1].value == "Todos los bloques"
+    assert [e.label for e in at.expander if e.key == blocks_view.ALL_BLOCKS_KEY] == ["Todos los bloques"]
     assert at.toggle(key=blocks_view.TABLE_EDIT_KEY).label == "Editar en la tabla"
     # the text table: Spanish headers, the paper's width names, Spanish thousands
     from test_app import html_cells

@@ -1,5 +1,5 @@
-"""Blocks: the block in focus (six widths, the Figure 2(a)/(b) switch) and every block in
-one table, drawn as HTML until the visitor switches on editing in it."""
+"""Blocks: the block in focus (six widths, the Figure 2(a)/(b) switch) and, in a folded
+section, every block in one table, drawn as HTML until the visitor switches on editing in it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..edits import apply_table_edits, edited_widths, reference_widths, with_for
 from ..graph import shape_str
 from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
-from .common import IN_PLACE, accept, current_spec, error, localized, rerun_here, skey, synced, wkey
+from .common import IN_PLACE, accept, current_spec, error, folded_section, localized, rerun_here, skey, synced, wkey
 from .context import ViewContext
 
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
@@ -23,18 +23,34 @@ COLUMN_LABELS = {"naive": N_("naive (2a)"), "input": N_("input"), "output": N_("
 #: The session-state key of the "Edit in the table" switch (one per session, not per
 #: preset: a lecturer who edits in the table keeps it across presets and edits).
 TABLE_EDIT_KEY = "blocks-table-edit"
+#: The session-state key of the folded *All blocks* section (True: open). One per session,
+#: like the table switch: once a lecturer opens it, it stays open across edits, presets and
+#: views until they fold it again.
+ALL_BLOCKS_KEY = "blocks-all"
 
 
 def render(ctx: ViewContext) -> None:
-    """The six widths of every block (table) and of the block in focus (inputs), with
-    the Figure 2(a)/(b) switch. Cells that differ from the preset are highlighted."""
+    """The six widths of the block in focus (inputs), with the Figure 2(a)/(b) switch, and
+    of every block (a table in a folded section). Cells that differ from the preset are
+    highlighted.
+
+    *All blocks* starts folded, and only an open section draws its table (a lazy expander,
+    as the sidebar's). Each element of this view is redrawn by the browser several times
+    per edit (when the run starts, when its status changes, when the new elements come),
+    so what the view shows decides how soon an edit's new totals appear: with the table
+    open an edit took ~12 ms longer to show its totals in Chromium (interleaved A/B,
+    docs/bench.md). The edit's own results are above it: the totals against the preset,
+    the block's shapes, parameters and concat sum, and the ✎ on each edited width."""
     spec = ctx.spec
     if not spec.blocks:
         st.info(_("This model has no Inception blocks."))
         return
     if ctx.focus:  # the block in focus first: +/- buttons are the quickest edit while talking
         block_inputs_ui(spec, ctx.report, ctx.focus, shown=ctx.in_place == ctx.focus)
-    table_ui(spec, ctx.report)
+    section = folded_section(st, _("All blocks"), ALL_BLOCKS_KEY)
+    if section.open:
+        with section:
+            table_ui(spec, ctx.report)
 
 
 # -- callbacks (run before the script, so the page always draws the accepted spec) ------
@@ -138,7 +154,6 @@ def table_ui(spec, report) -> None:
     Why not always the grid: ``st.data_editor`` is the heaviest element on the first page
     (1.3 MB of script for a fresh browser) and redraws its canvas on every edit; the
     lecture's edits happen in the focus block's boxes. bench --browser measured it."""
-    st.subheader(_("All blocks"))
     st.caption(_("Widths in the paper's Table 1 order. 0 drops a branch (1x1, 3x3, 5x5), skips a reduction "
                  "(3x3_reduce, 5x5_reduce: Figure 2(a)) or leaves the pooled input unprojected (pool_proj)."))
     editing = st.toggle(_("Edit in the table"), key=TABLE_EDIT_KEY,

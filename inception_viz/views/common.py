@@ -114,6 +114,18 @@ def yield_to_visitor() -> None:
         st.rerun(scope="fragment")
 
 
+def folded_section(where, label: str, key: str):
+    """A folded section (``st.expander``) that draws its content only while open: a click
+    on it reruns (``on_change="rerun"``), and the caller draws into it only when ``.open``.
+
+    It stays as the visitor left it. Streamlit makes a new element when an expander's label
+    changes (a language switch; the input size in the sidebar's label), and a new element
+    would start folded: so an open section's state is assigned again before it is drawn."""
+    if st.session_state.get(key):
+        st.session_state[key] = True
+    return where.expander(label, key=key, on_change="rerun")
+
+
 def rerun_here() -> None:
     """From a script body: rerun what is running, the open view's fragment on a fragment
     run, the page otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""

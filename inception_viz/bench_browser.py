@@ -22,8 +22,8 @@ Times are wall clock around the gesture, ending when a check run on every animat
 in the page first sees the answer. Each app is warmed up once (a load, an edit, every view)
 before timing, and edited once more, untimed, right before the timed edits (the pages sit
 idle while the fresh pages load); after each timed gesture the page is left to finish its
-script run and settle. Every loop is bounded and every wait has a timeout; the servers and the browser are
-stopped at the end, also on error. A key that cannot be measured is ``null`` with the reason
+script run and settle. Every loop is bounded and every wait has a timeout; the servers and
+the browser are stopped at the end, also on error. A key that cannot be measured is ``null`` with the reason
 under ``notes`` (for example when Chromium is missing).
 """
 

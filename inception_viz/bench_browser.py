@@ -23,8 +23,8 @@ in the page first sees the answer. Each app is warmed up once (a load, an edit, 
 before timing, and edited once more, untimed, right before the timed edits (the pages sit
 idle while the fresh pages load); after each timed gesture the page is left to finish its
 script run and settle. Every loop is bounded and every wait has a timeout; the servers and
-the browser are stopped at the end, also on error. A key that cannot be measured is ``null`` with the reason
-under ``notes`` (for example when Chromium is missing).
+the browser are stopped at the end, also on error. A key that cannot be measured is ``null``
+with the reason under ``notes`` (for example when Chromium is missing).
 """
 
 from __future__ import annotations
@@ -235,9 +235,9 @@ def _measure(run: _Run, browser, app_url: str, floor_url: str, out: dict) -> Non
     say(f"bench --browser: {plan.edits} edits each ...")
     # one untimed edit each first: the two pages sat idle while the fresh pages loaded, and
     # the first edit after that took 2-2.5 times the next ones, for both apps alike
-    run.app_edit(app_page, 1)
+    run.app_edit(app_page, WARM_EDITS - 1)
     run.settle(app_page)
-    run.floor_edit(floor_page, 1)
+    run.floor_edit(floor_page, WARM_EDITS - 1)
     run.settle(floor_page)
     app_edits, floor_edits = [], []
     for i in range(WARM_EDITS, WARM_EDITS + plan.edits):

@@ -98,9 +98,9 @@ def yield_to_visitor() -> None:
     The views run inside fragments (``app.view_area``), and Streamlit lets a fragment's run
     finish when the interaction comes from a fragment's widget (so that nothing outside the
     fragment is cut short): without this, Stop could not end a feature visualisation and a
-    click on another view would wait for a queued prediction. Streamlit has no public way to ask whether
-    a request is waiting; this reads the session's script-request state (Streamlit is pinned
-    in requirements; if that state is not there, nothing is ended)."""
+    click on another view would wait for a queued prediction. Streamlit has no public way to
+    ask whether a request is waiting; this reads the session's script-request state
+    (Streamlit is pinned in requirements; if that state is not there, nothing is ended)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     try:

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from inception_viz import config, counter, presets, views
 from inception_viz.spec import WIDTH_KEYS
 from inception_viz.views import blocks as blocks_view
+from inception_viz.views import headline, sidebar
 from inception_viz.views import paper as paper_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,7 +39,7 @@ def run_app(query: dict[str, str] | None = None, view: str | None = None, sideba
     for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
     if sidebar_open:
-        at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+        at.session_state[sidebar.OPTIONS_KEY] = at.session_state[sidebar.SHARE_KEY] = True
     if all_blocks:
         at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
     if table_editor:
@@ -353,7 +354,7 @@ def test_rare_sidebar_sections_are_folded_and_say_their_values():
     assert not at.sidebar.get("file_uploader")
     labels = [e.proto.label for e in at.sidebar.expander]
     assert labels == ["Input and options: 200x224x3 · 1,000 classes", "Share or load a config"]
-    at.session_state[app.OPTIONS_KEY] = True  # what a click on the first one sends
+    at.session_state[sidebar.OPTIONS_KEY] = True  # what a click on the first one sends
     at.run()
     assert widget(at.number_input, "opt-height@").value == 200
     assert not at.sidebar.get("file_uploader")
@@ -779,8 +780,8 @@ def test_output_size_delta_points_the_way_the_output_went():
     at = run_app({"preset": "googlenet", "classes": "2000"})
     assert metric_proto(at, "Output size").direction == MetricProto.MetricDirection.UP
     # same number of values, another shape: no arrow
-    assert app.output_delta((2, 1, 10), (1, 2, 10)) == ("preset: 1x2x10", "off")
-    assert app.output_delta((1, 1, 10), (1, 1, 10)) == (None, "off")
+    assert headline.output_delta((2, 1, 10), (1, 2, 10)) == ("preset: 1x2x10", "off")
+    assert headline.output_delta((1, 1, 10), (1, 1, 10)) == (None, "off")
 
 
 def test_compare_never_keeps_a_stale_choice_and_fits_the_page():

@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from inception_viz import config, counter, figures, graph, i18n, paper, presets, views
 from inception_viz.counter import fmt_int, fmt_k
 from inception_viz.views import blocks as blocks_view
+from inception_viz.views import sidebar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -362,7 +363,7 @@ def run_app(query: dict[str, str] | None = None, locale: str | None = None, **se
         at.context["locale"] = locale
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.session_state[app.OPTIONS_KEY] = at.session_state[app.SHARE_KEY] = True
+    at.session_state[sidebar.OPTIONS_KEY] = at.session_state[sidebar.SHARE_KEY] = True
     at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
     for k, v in session.items():
         at.session_state[k] = v

@@ -859,7 +859,7 @@ def _app(query=None):
     at = AppTest.from_file(APP, default_timeout=240)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.session_state["sb-share"] = True  # the sidebar's folded config upload, open (app.SHARE_KEY)
+    at.session_state["sb-share"] = True  # the sidebar's folded config upload, open (views.sidebar.SHARE_KEY)
     return at.run()
 
 

@@ -7,6 +7,10 @@ module plus one line in :data:`VIEWS`; its widget keys start with its own prefix
 
 Labels are English msgids (marked with ``N_`` for extraction); ``app.py`` draws them
 translated (``_(view.label)``). URL keys stay English in every language.
+
+The package's other modules are not views: ``common`` (widget helpers several views share),
+``context`` (:class:`ViewContext`), and the two page parts around every view, ``sidebar``
+and ``headline`` (the title and the totals), which ``app.py`` draws.
 """
 
 from __future__ import annotations

@@ -160,7 +160,6 @@ def options_ui(box, spec) -> None:
                  else _("The {preset} preset has no auxiliary classifiers").format(preset=spec.preset))
 
 
-
 def focus_block(spec) -> str | None:
     """The block in focus: the sidebar selector's value (its key is per preset), the first
     block when the selector has none yet or names a block this model does not have."""

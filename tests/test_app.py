@@ -29,6 +29,15 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180  # the machine is slow and shared; a first run imports plotly and pandas
 
 
+def open_folded_sections(at: AppTest, sidebar_open: bool = True, all_blocks: bool = True) -> None:
+    """What a click on each folded section sends before the run: the sidebar's two
+    (``sidebar_open``) and the Blocks view's *All blocks* (``all_blocks``) open."""
+    if sidebar_open:
+        at.session_state[sidebar.OPTIONS_KEY] = at.session_state[sidebar.SHARE_KEY] = True
+    if all_blocks:
+        at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
+
+
 def run_app(query: dict[str, str] | None = None, view: str | None = None, sidebar_open: bool = True,
             table_editor: bool = False, all_blocks: bool = True) -> AppTest:
     """The app opened at ``?<query>`` (and ``&view=<view>``: AppTest cannot click a tab),
@@ -38,10 +47,7 @@ def run_app(query: dict[str, str] | None = None, view: str | None = None, sideba
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in {**(query or {}), **({"view": view} if view is not None else {})}.items():
         at.query_params[k] = v
-    if sidebar_open:
-        at.session_state[sidebar.OPTIONS_KEY] = at.session_state[sidebar.SHARE_KEY] = True
-    if all_blocks:
-        at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
+    open_folded_sections(at, sidebar_open, all_blocks)
     if table_editor:
         at.session_state[blocks_view.TABLE_EDIT_KEY] = True
     return at.run()

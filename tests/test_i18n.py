@@ -25,11 +25,11 @@ from streamlit.testing.v1 import AppTest
 from inception_viz import config, counter, figures, graph, i18n, paper, presets, views
 from inception_viz.counter import fmt_int, fmt_k
 from inception_viz.views import blocks as blocks_view
-from inception_viz.views import sidebar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402  (importing does not run main())
+from test_app import open_folded_sections  # noqa: E402
 from test_app_downloads import served  # noqa: E402,F401  (the fixture recording each download)
 
 APP = str(ROOT / "app.py")
@@ -363,8 +363,7 @@ def run_app(query: dict[str, str] | None = None, locale: str | None = None, **se
         at.context["locale"] = locale
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.session_state[sidebar.OPTIONS_KEY] = at.session_state[sidebar.SHARE_KEY] = True
-    at.session_state[blocks_view.ALL_BLOCKS_KEY] = True
+    open_folded_sections(at)
     for k, v in session.items():
         at.session_state[k] = v
     return at.run()

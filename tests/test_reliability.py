@@ -40,6 +40,7 @@ from inception_viz.counter import analyze
 from inception_viz.edits import apply_table_edits
 from inception_viz.presets import PRESET_NAMES, preset
 from inception_viz.spec import MAX_WIDTH, WIDTH_KEYS, SpecError
+from inception_viz.views import sidebar
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOGLENET = preset("googlenet")
@@ -859,7 +860,7 @@ def _app(query=None):
     at = AppTest.from_file(APP, default_timeout=240)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.session_state["sb-share"] = True  # the sidebar's folded config upload, open (views.sidebar.SHARE_KEY)
+    at.session_state[sidebar.SHARE_KEY] = True  # the sidebar's folded config upload, open
     return at.run()
 
 

@@ -349,6 +349,19 @@ def _put_headers_only(url: str, length: int, xsrf: str) -> int:
         conn.close()
 
 
+def test_no_frame_may_drive_the_app():
+    """The real server, with .streamlit/config.toml: the host config the page fetches allows
+    no origin, so no page that frames the app can send it Streamlit's host messages (stop,
+    rerun, set the query). Streamlit's default would allow its Community Cloud domains."""
+    import json
+    import urllib.request
+
+    with loadtest.StreamlitServer() as server:
+        with urllib.request.urlopen(f"{server.url}_stcore/host-config", timeout=30) as r:
+            host = json.load(r)
+    assert host["allowedOrigins"] == [], host
+
+
 def test_server_refuses_uploads_over_max_upload_size():
     """The real server, with .streamlit/config.toml: an upload of maxUploadSize + 1 MiB is
     refused with HTTP 413 before the app sees it, while a small upload to the same session

@@ -29,6 +29,8 @@ import re
 import sys
 import tempfile
 
+from . import heap
+
 #: Environment switch: ``1`` shows TensorFlow's start-up and C++ log lines.
 VERBOSE_ENV = "INCEPTION_VIZ_TF_LOGS"
 
@@ -117,11 +119,15 @@ def quiet_stderr():
 
 def import_tensorflow():
     """``import tensorflow`` and ``keras`` without TensorFlow's start-up lines (see the
-    module docstring); returns the ``tensorflow`` module. Cheap once imported."""
+    module docstring), then, once per process, freeze the heap (:mod:`inception_viz.heap`);
+    returns the ``tensorflow`` module. Cheap once imported."""
     configure()
     if "tensorflow" in sys.modules and "keras" in sys.modules:
-        return sys.modules["tensorflow"]
-    with quiet_stderr():
-        import keras  # noqa: F401
-        import tensorflow
+        tensorflow = sys.modules["tensorflow"]
+    else:
+        with quiet_stderr():
+            import keras  # noqa: F401
+            import tensorflow
+    # their ~300,000 long-lived objects, out of the garbage collector's way (inception_viz.heap)
+    heap.freeze_once("tensorflow")
     return tensorflow

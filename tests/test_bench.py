@@ -234,6 +234,34 @@ def test_importing_inference_moves_the_long_lived_heap_out_of_the_collectors_way
     assert int(res.stdout.split()[-1]) > 100_000
 
 
+def test_freeze_once_freezes_the_heap_once_per_moment():
+    """inception_viz.heap: the first call for a moment collects and freezes (everything alive
+    leaves the collector's scans), a second call for it does nothing, another moment freezes
+    again (what was made since)."""
+    code = ("import gc; from inception_viz import heap; a = heap.freeze_once('x'); n = gc.get_freeze_count(); "
+            "b = heap.freeze_once('x'); junk = [[i] for i in range(5000)]; c = heap.freeze_once('y'); "
+            "print(a, b, c, n > 1000, gc.get_freeze_count() >= n + 5000)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["True", "False", "True", "True", "True"], res.stdout
+
+
+def test_the_apps_first_run_moves_the_long_lived_heap_out_of_the_collectors_way():
+    """After the app's first run, Streamlit's and the app's modules (well over 100,000
+    objects) are frozen and no more than a small rest is left for a full collection to scan:
+    a collection that Python starts by itself mid-edit no longer scans the modules again
+    (it took 50-95 ms; docs/bench.md). No TensorFlow on this page."""
+    code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
+            "at.run(); assert not at.exception, at.exception; gc.collect(); "
+            "print(gc.get_freeze_count(), len(gc.get_objects()), 'tensorflow' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    frozen, scanned, tf = res.stdout.split()[-3:]
+    assert tf == "False"
+    assert int(frozen) > 100_000, res.stdout
+    assert int(scanned) < int(frozen) // 4, res.stdout  # what a full collection still scans
+
+
 def test_seeded_build_gives_set_random_seeds_weights_without_clearing_tensorflows_caches(monkeypatch):
     """edit_to_activations_over_naive depends on it: keras.utils.set_random_seed calls
     tf.random.set_seed, which clears TensorFlow's kernel caches on every seeded build."""

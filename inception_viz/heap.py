@@ -15,7 +15,9 @@ when their last reference goes (reference counting); only a reference cycle amon
 never collected. So it is called at two moments, each once per process, when what is alive
 is almost all long-lived: at the end of the app's first run (``app.main``) and right after
 TensorFlow is imported (``tfenv.import_tensorflow``). What a session holds at those moments
-(its state, its widgets) stays in memory if it was in a cycle: bounded, once per process.
+(its state, its widgets) would stay in memory if it was in a cycle: bounded, once per process
+(and not seen: ten sessions open at TensorFlow's import, closed later, left as many Streamlit
+sessions in memory as without the freeze; docs/bench.md).
 """
 
 from __future__ import annotations

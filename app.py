@@ -221,7 +221,7 @@ def main() -> None:
     with shielded():
         page()
     # Streamlit's and the app's modules are all imported now: out of the garbage collector's
-    # way, once per process (inception_viz.heap: a full collection took up to ~95 ms, mid-edit)
+    # way, once per process (inception_viz.heap: a full collection took up to ~100 ms, mid-edit)
     heap.freeze_once("app")
 
 

@@ -3,7 +3,7 @@
 A full collection (generation 2) scans every object the collector tracks, and Python starts
 one by itself whenever enough new objects have survived the younger generations. Once
 Streamlit and this app's modules are imported, the server holds ~130,000 long-lived objects
-(module dicts, classes, functions): a full collection took up to ~95 ms (50-75 ms in a bare
+(module dicts, classes, functions): a full collection took up to ~100 ms (50-75 ms in a bare
 process with the app imported), holding Python's lock, and landed on a random interaction (an
 edit that met one took ~200 ms in Chromium instead of ~100 ms; docs/bench.md). TensorFlow and
 Keras add ~300,000 more (~165 ms).

@@ -250,7 +250,7 @@ def test_the_apps_first_run_moves_the_long_lived_heap_out_of_the_collectors_way(
     """After the app's first run, Streamlit's and the app's modules (well over 100,000
     objects) are frozen and no more than a small rest is left for a full collection to scan:
     a collection that Python starts by itself mid-edit no longer scans the modules again
-    (it took 50-95 ms; docs/bench.md). No TensorFlow on this page."""
+    (it took up to ~100 ms; docs/bench.md). No TensorFlow on this page."""
     code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
             "at.run(); assert not at.exception, at.exception; gc.collect(); "
             "print(gc.get_freeze_count(), len(gc.get_objects()), 'tensorflow' in sys.modules)")

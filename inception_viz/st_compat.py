@@ -1,15 +1,27 @@
-"""One adjustment to Streamlit's server, installed by ``app.py`` (idempotent).
+"""Two adjustments to Streamlit's server, installed by ``app.py`` (idempotent).
 
-The app's views run in fragments (``app.main_area``, ``app.view_area``): a click in a view
-asks the server for a run of that fragment by its id. A session that has never run the
-page knows no fragment: after a reconnect to a restarted server, or to the other replica
-behind ``scripts/hall.py``'s HAProxy, the page keeps showing the model and its next click
-names a fragment of the old session. Streamlit 1.67 drops such a request (``AppSession.
-request_rerun``: "the fragment ... does not exist anymore"), so every click in the views
-would be ignored until a sidebar widget or a reload ran the whole page. Here an unknown
-fragment's request becomes a whole-page run with the same widget states and address: the
-first click after a failover redraws the page from the URL's model, as before fragments
-(tests/test_hall.py, tests/test_load.py).
+**A click naming an unknown fragment runs the page.** The app's views run in fragments
+(``app.main_area``, ``app.view_area``): a click in a view asks the server for a run of that
+fragment by its id. A session that has never run the page knows no fragment: after a
+reconnect to a restarted server, or to the other replica behind ``scripts/hall.py``'s
+HAProxy, the page keeps showing the model and its next click names a fragment of the old
+session. Streamlit 1.67 drops such a request (``AppSession.request_rerun``: "the fragment
+... does not exist anymore"), so every click in the views would be ignored until a sidebar
+widget or a reload ran the whole page. Here an unknown fragment's request becomes a
+whole-page run with the same widget states and address: the first click after a failover
+redraws the page from the URL's model, as before fragments (tests/test_hall.py,
+tests/test_load.py).
+
+**No Nagle delay on the server's connections** (:func:`nodelay_sockets`). Streamlit 1.67
+binds its listening socket itself, with ``socket.socket(family)``: its protocol number is 0,
+so asyncio never turns on ``TCP_NODELAY`` for the connections it accepts (it checks for
+``IPPROTO_TCP``; uvicorn issue #3149). With Nagle's algorithm on, each small websocket
+message waits until the client has acknowledged the previous one, and a client that delays
+its acknowledgements (40 ms on Linux, up to 200 ms on Windows) gets every run's elements
+that much later: a width edit's first element reached ``scripts/loadtest.py``'s client
+after ~51 ms instead of ~11, directly and through ``scripts/hall.py``'s HAProxy alike.
+Chromium on this machine acknowledged at once and saw no difference (docs/bench.md,
+"Eighth session").
 """
 
 from __future__ import annotations
@@ -18,6 +30,52 @@ _INSTALLED = "_inception_viz_unknown_fragment_runs_page"
 
 
 def install() -> None:
+    """Both adjustments; cheap after the first call (``app.main`` calls it on every run)."""
+    global _NODELAY_DONE
+    if not _NODELAY_DONE:
+        _NODELAY_DONE = nodelay_sockets() > 0  # before the server listens (st_compat.main): again later
+    _run_page_for_unknown_fragments()
+
+
+#: Whether :func:`nodelay_sockets` has seen this process's listening socket.
+_NODELAY_DONE = False
+
+
+def nodelay_sockets() -> int:
+    """``TCP_NODELAY`` on every TCP socket this process holds: the server's listening socket
+    (Linux and the BSDs copy it to each connection accepted afterwards) and the connections
+    accepted before this call (the first browser's). Each descriptor is duplicated first, so
+    nothing here closes or owns the server's sockets; a descriptor closed meanwhile is
+    skipped. Returns how many listening sockets were found."""
+    import os
+    import socket
+    import stat
+
+    listening = 0
+    fd_dir = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    try:
+        fds = [int(name) for name in os.listdir(fd_dir) if name.isdigit()]
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            sock = socket.socket(fileno=os.dup(fd))  # family and type read from the descriptor
+        except OSError:
+            continue
+        with sock:
+            if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+                continue
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                listening += bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+            except OSError:
+                continue
+    return listening
+
+
+def _run_page_for_unknown_fragments() -> None:
     from streamlit.runtime.app_session import AppSession
 
     if getattr(AppSession.request_rerun, _INSTALLED, False):

@@ -359,6 +359,7 @@ class _Protocol:
         self.cookie = ""  # behind a balancer: "INCEPTION_VIZ_REPLICA=appN", from the handshake's answer
         self.nav_id = ""  # the view switcher (a segmented control: its value is the open view's label)
         self.fragment_of: dict[str, str] = {}  # widget id -> the fragment that drew it ("" for none)
+        self.arrivals: list[tuple[str, float]] = []  # the last run's messages: (kind, time.monotonic())
 
     async def rerun(self, timeout_s: float, widgets=()) -> list:
         """Ask for a script run (with changed widget states) and collect the elements it
@@ -379,12 +380,15 @@ class _Protocol:
             msg.rerun_script.fragment_id = fragments.pop()
         await self.ws.send(msg.SerializeToString())
         elements = []
+        self.arrivals = []
         deadline = time.monotonic() + timeout_s
         while True:
             raw = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+            arrived = time.monotonic()
             fwd = ForwardMsg()
             fwd.ParseFromString(raw)
             kind = fwd.WhichOneof("type")
+            self.arrivals.append((kind, arrived))
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 el = fwd.delta.new_element
                 widget = getattr(el, el.WhichOneof("type") or "", None)

@@ -88,6 +88,33 @@ def test_a_click_naming_an_unknown_fragment_runs_the_whole_page():
     assert any(e.WhichOneof("type") == "selectbox" and e.selectbox.label == "Preset" for e in elements)  # the sidebar too
 
 
+def test_nodelay_reaches_the_listening_socket_and_its_connections():
+    """Streamlit 1.67 binds its listening socket with protocol number 0, so asyncio leaves
+    Nagle's algorithm on for every connection it accepts (inception_viz.st_compat). A socket
+    bound the same way here: ``nodelay_sockets`` finds it, turns TCP_NODELAY on for it and
+    for the connection it accepted before, and a connection accepted afterwards has it from
+    the listener. It never closes or takes over a socket: all of them still work."""
+    import socket
+
+    from inception_viz import st_compat
+
+    nodelay = lambda s: s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # noqa: E731
+    listener = socket.socket(family=socket.AF_INET)  # as streamlit's starlette_server._bind_socket
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    with listener, client, accepted:
+        assert listener.proto == 0 and (nodelay(listener), nodelay(accepted)) == (0, 0)
+        assert st_compat.nodelay_sockets() >= 1  # the listener (and any other of this process)
+        later_client = socket.create_connection(listener.getsockname())
+        later, _ = listener.accept()
+        with later_client, later:
+            assert [nodelay(s) for s in (listener, accepted, client, later)] == [1, 1, 1, 1]
+            client.sendall(b"ping")
+            assert accepted.recv(4) == b"ping"  # still open, still ours
+
+
 def test_concurrent_sessions_each_see_their_own_edit(chromium):
     """4 protocol sessions and 1 Chromium session at once: each loads the page
     (6,998,552 params), sets inception_3a's 3x3 to its own width (129 ... 133) and must

@@ -37,6 +37,7 @@ demand.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from contextlib import contextmanager
 from typing import Callable
@@ -48,7 +49,8 @@ from inception_viz.i18n import _
 from inception_viz.presets import PRESET_NAMES
 from inception_viz.spec import SpecError
 from inception_viz.views import VIEWS, View, ViewContext, headline, sidebar, view_by_key, view_by_label
-from inception_viz.views.common import IN_PLACE, LANG_KEY, MAIN, VIEW, current_spec, error, visitor_trusted
+from inception_viz.views.common import (IN_PLACE, LANG_KEY, MAIN, VIEW, current_spec, error, fragment_run,
+                                        visitor_trusted)
 
 #: The view switcher's widget key; its session-state value is the open view's (translated) label.
 VIEW_KEY = "view"
@@ -57,6 +59,11 @@ VIEW_KEY = "view"
 VIEW_CONTAINER = "view-"
 #: Where an unexpected failure's traceback goes (the server's log, never the page).
 log = logging.getLogger("inception_viz.app")
+#: Seconds a fragment run (an edit, a view switch) waits between its last element and the
+#: address bar's update, so that the browser draws the new totals before it updates its
+#: history and redraws for the new address (docs/bench.md, "Eighth session"). Nothing visible
+#: waits. Full runs do not wait: the sidebar comes after the view there.
+URL_AFTER_VIEW_S = 0.02
 
 
 def guarded(where: str, fn: Callable, *args):
@@ -110,11 +117,14 @@ def init_state() -> None:
     st.session_state.error = error
 
 
-def sync_url(spec, view: View, lang: str) -> None:
+def sync_url(spec, view: View, lang: str, wait_s: float = 0.0) -> None:
     """The address bar: the spec's keys, the open view, the language, and every other key
-    the link came with (``utm_source``, ``fbclid``, ...) left as it was."""
+    the link came with (``utm_source``, ``fbclid``, ...) left as it was. ``wait_s``: seconds
+    to wait first, only when the address changes (:data:`URL_AFTER_VIEW_S`)."""
     query = {**config.merge_query(st.query_params.to_dict(), spec), VIEW_KEY: view.key, LANG_KEY: lang}
     if st.query_params.to_dict() != query:
+        if wait_s > 0:
+            time.sleep(wait_s)  # the run's elements leave first (Streamlit flushes every 5 ms)
         st.query_params.from_dict(query)
 
 
@@ -187,10 +197,11 @@ def view_area(key: str) -> None:
         with st.container(key=f"{VIEW_CONTAINER}{view.key}"):
             guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
                     ViewContext(spec, report, base, sidebar.focus_block(spec), in_place))
-        # The address bar last: its message makes the browser redraw the page once more, and
-        # sent before the headline it delayed an edit's new totals by ~15 ms (interleaved A/B,
-        # docs/bench.md). A run that a view ends early (st.rerun) leaves it to the next run.
-        sync_url(spec, view, i18n.current().lang)
+        # The address bar last, a moment after the view (URL_AFTER_VIEW_S): its message makes
+        # the browser update its history and redraw the page once more, and sent before the
+        # headline it delayed an edit's new totals by ~15 ms (interleaved A/B, docs/bench.md).
+        # A run that a view ends early (st.rerun) leaves it to the next run.
+        sync_url(spec, view, i18n.current().lang, URL_AFTER_VIEW_S if fragment_run() else 0.0)
 
 
 @contextmanager

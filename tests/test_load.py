@@ -115,6 +115,53 @@ def test_nodelay_reaches_the_listening_socket_and_its_connections():
             assert accepted.recv(4) == b"ping"  # still open, still ours
 
 
+def test_an_edit_sends_its_elements_before_the_address_bar():
+    """A width edit reruns the view's fragment; its run sends the totals and the view, then,
+    ``app.URL_AFTER_VIEW_S`` later, the address bar's update (``page_info_changed``), so that
+    the browser draws the new totals before it updates its history and redraws for the new
+    address (docs/bench.md, "Eighth session"). Three edits on the real server, as the browser
+    sends them: the address message comes after every element of the run, at least half the
+    wait after the last one (Streamlit flushes its queue every 5 ms; without the wait it came
+    0-5 ms after), and carries the edit. A full run (the first page) does not wait."""
+    import asyncio
+    import statistics
+
+    import websockets
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    import app
+
+    async def session(url: str):
+        async with websockets.connect(url.replace("http://", "ws://") + "_stcore/stream", subprotocols=["streamlit"],
+                                      origin=url.rstrip("/"), max_size=None, open_timeout=60) as ws:
+            client = loadtest._Protocol(ws)
+            elements = await client.rerun(120)
+            first_page = list(client.arrivals)
+            box = next(e.number_input for e in elements
+                       if e.WhichOneof("type") == "number_input" and e.number_input.label == loadtest.EDIT_WIDTH)
+            assert client.fragment_of[box.id], "the width box is drawn by a fragment: an edit reruns only it"
+            edits = []
+            for value in (129, 130, 131):
+                await client.rerun(120, [WidgetState(id=box.id, int_value=value)])
+                assert f"{loadtest.EDIT_WIDTH}=" in client.query_string or f"{loadtest.EDIT_BLOCK}=" in client.query_string
+                edits.append(list(client.arrivals))
+            return first_page, edits
+
+    def gap(arrivals) -> float:
+        kinds = [k for k, _ in arrivals]
+        last_delta = max(i for i, k in enumerate(kinds) if k == "delta")
+        url = kinds.index("page_info_changed")
+        assert last_delta < url < kinds.index("script_finished"), kinds
+        return arrivals[url][1] - arrivals[last_delta][1]
+
+    with loadtest.StreamlitServer() as server:
+        first_page, edits = asyncio.run(session(server.url))
+    gaps = [gap(a) for a in edits]
+    assert statistics.median(gaps) >= app.URL_AFTER_VIEW_S / 2, gaps
+    kinds = [k for k, _ in first_page]
+    assert "page_info_changed" in kinds  # the first page writes the model into the address too
+
+
 def test_concurrent_sessions_each_see_their_own_edit(chromium):
     """4 protocol sessions and 1 Chromium session at once: each loads the page
     (6,998,552 params), sets inception_3a's 3x3 to its own width (129 ... 133) and must

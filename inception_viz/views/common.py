@@ -126,13 +126,19 @@ def folded_section(where, label: str, key: str):
     return where.expander(label, key=key, on_change="rerun")
 
 
-def rerun_here() -> None:
-    """From a script body: rerun what is running, the open view's fragment on a fragment
-    run, the page otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
+def fragment_run() -> bool:
+    """Whether this run reruns fragments only (an edit or a click in a view, a view
+    switch), not the whole page."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def rerun_here() -> None:
+    """From a script body: rerun what is running, the open view's fragment on a fragment
+    run, the page otherwise (``st.rerun(scope="fragment")`` is refused during a full run)."""
+    st.rerun(scope="fragment" if fragment_run() else "app")
 
 
 def accept(candidate) -> bool:

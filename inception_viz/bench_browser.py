@@ -292,7 +292,9 @@ def run_browser_bench(quick: bool = False, progress=None) -> dict:
     if missing:
         run.notes.update({k: missing for k in KEYS})
     else:
-        servers = [StreamlitServer(APP), StreamlitServer(FLOOR_APP)]
+        # the same server for both: app.py installs st_compat's adjustments on its first run
+        # (the warm-up's), the floor app gets them before its server starts
+        servers = [StreamlitServer(APP), StreamlitServer(FLOOR_APP, st_compat=True)]
         try:
             say("bench --browser: starting streamlit run app.py and the floor app ...")
             for s in servers:
@@ -326,7 +328,8 @@ def run_browser_bench(quick: bool = False, progress=None) -> dict:
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": plan.quick,
         "browser": f"{CHROMIUM} headless, {VIEWPORT['width']}x{VIEWPORT['height']}",
-        "apps": "streamlit run app.py vs inception_viz/bench_floor_app.py, .streamlit/config.toml",
+        "apps": "streamlit run app.py vs inception_viz/bench_floor_app.py (python -m inception_viz.st_compat run), "
+                ".streamlit/config.toml",
         "page_loads": plan.page_loads,
         "edits": plan.edits,
         "tab_rounds": plan.tab_rounds,

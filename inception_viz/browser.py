@@ -76,8 +76,9 @@ class StreamlitServer:
     for the health endpoint. ``stop()`` ends the process group it started, whatever
     happened; the object is also a context manager."""
 
-    def __init__(self, script: Path | str, startup_timeout: float = 120.0):
+    def __init__(self, script: Path | str, startup_timeout: float = 120.0, st_compat: bool = False):
         self.script = Path(script)
+        self.st_compat = st_compat  # through python -m inception_viz.st_compat (its server adjustments first)
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}/"
         self.startup_timeout = startup_timeout
@@ -86,7 +87,7 @@ class StreamlitServer:
 
     def start(self) -> "StreamlitServer":
         self._log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log")
-        cmd = [sys.executable, "-m", "streamlit", "run", str(self.script),
+        cmd = [sys.executable, "-m", "inception_viz.st_compat" if self.st_compat else "streamlit", "run", str(self.script),
                "--server.address", HOST, "--server.port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env,

@@ -33,12 +33,37 @@ def install() -> None:
     """Both adjustments; cheap after the first call (``app.main`` calls it on every run)."""
     global _NODELAY_DONE
     if not _NODELAY_DONE:
-        _NODELAY_DONE = nodelay_sockets() > 0  # before the server listens (st_compat.main): again later
+        _bind_with_nodelay()  # a server started after this (st_compat.main) listens with it
+        _NODELAY_DONE = nodelay_sockets() > 0  # one already listening: it and its connections
     _run_page_for_unknown_fragments()
 
 
-#: Whether :func:`nodelay_sockets` has seen this process's listening socket.
+#: Whether a listening socket of this process has TCP_NODELAY (then every connection it
+#: accepts gets it too).
 _NODELAY_DONE = False
+
+
+def _bind_with_nodelay() -> None:
+    """Streamlit's own bind (``starlette_server._bind_socket``), then ``TCP_NODELAY`` on the
+    listening socket, for a server that starts after :func:`install` (``st_compat.main``)."""
+    import socket
+
+    try:
+        from streamlit.web.server.starlette import starlette_server
+
+        original = starlette_server._bind_socket
+    except (ImportError, AttributeError):  # another Streamlit: the sweep still covers a running server
+        return
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def _bind_socket(*args, **kwargs):
+        sock = original(*args, **kwargs)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    setattr(_bind_socket, _INSTALLED, True)
+    starlette_server._bind_socket = _bind_socket
 
 
 def nodelay_sockets() -> int:
@@ -94,8 +119,9 @@ def _run_page_for_unknown_fragments() -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m inception_viz.st_compat run app.py [streamlit options]``: Streamlit's own
     command line with :func:`install` done before the server starts, so that even a replica
-    that has served no page yet runs the whole page for a stale click (``scripts/hall.py``
-    starts its replicas this way; ``app.py`` installs it too, on its first run)."""
+    that has served no page yet runs the whole page for a stale click, and its listening
+    socket has ``TCP_NODELAY`` from the start (``scripts/hall.py`` starts its replicas this
+    way, ``bench --browser`` its floor app; ``app.py`` installs both on its first run)."""
     import sys
 
     from streamlit.web import cli

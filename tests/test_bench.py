@@ -378,6 +378,24 @@ def test_browser_text_table():
     assert "  cpu: a CPU" in lines
 
 
+def test_the_floor_app_is_served_as_the_explorer_is(monkeypatch):
+    """Both apps of bench --browser run on the same server: Streamlit with the project's
+    config.toml and inception_viz.st_compat's adjustments (TCP_NODELAY, which app.py installs
+    on its first run). The floor app gets them before its server starts."""
+    from inception_viz import bench_browser, browser
+
+    started = []
+    monkeypatch.setattr(browser.subprocess, "Popen", lambda cmd, **kw: started.append((cmd, kw["cwd"])))
+    browser.StreamlitServer(bench_browser.APP).start()
+    browser.StreamlitServer(bench_browser.FLOOR_APP, st_compat=True).start()
+    (app_cmd, app_cwd), (floor_cmd, floor_cwd) = started
+    assert app_cmd[1:4] == ["-m", "streamlit", "run"] and app_cmd[4] == str(bench_browser.APP)
+    assert floor_cmd[1:4] == ["-m", "inception_viz.st_compat", "run"] and floor_cmd[4] == str(bench_browser.FLOOR_APP)
+    assert app_cwd == floor_cwd == browser.ROOT  # the same .streamlit/config.toml
+    source = Path(bench_browser.__file__).read_text()
+    assert "StreamlitServer(FLOOR_APP, st_compat=True)" in source
+
+
 def test_cli_parses_bench_browser_without_importing_playwright():
     code = (
         "import sys; from inception_viz.cli import build_parser; "

@@ -115,6 +115,25 @@ def test_nodelay_reaches_the_listening_socket_and_its_connections():
             assert accepted.recv(4) == b"ping"  # still open, still ours
 
 
+def test_a_server_started_after_install_listens_with_nodelay():
+    """Under ``python -m inception_viz.st_compat run`` (the hall's replicas, bench --browser's
+    floor app) ``install()`` comes before the server binds: Streamlit's own bind then returns
+    a listening socket with TCP_NODELAY, which every accepted connection inherits."""
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    from inception_viz import st_compat
+
+    st_compat.install()
+    with starlette_server._bind_socket("127.0.0.1", 0, 8) as listener:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        with socket.create_connection(listener.getsockname()):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
 def test_an_edit_sends_its_elements_before_the_address_bar():
     """A width edit reruns the view's fragment; its run sends the totals and the view, then,
     ``app.URL_AFTER_VIEW_S`` later, the address bar's update (``page_info_changed``), so that

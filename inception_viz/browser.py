@@ -72,7 +72,9 @@ def free_port() -> int:
 class StreamlitServer:
     """``streamlit run <script>`` on ``127.0.0.1:<free port>``, from the repository root so
     that ``.streamlit/config.toml`` applies exactly as when a lecturer runs it (only the
-    address and port are set here). ``start()`` returns at once; ``wait_ready()`` waits
+    address and port are set here); with ``st_compat=True``, ``python -m
+    inception_viz.st_compat run <script>`` (Streamlit's command line after the app's server
+    adjustments). ``start()`` returns at once; ``wait_ready()`` waits
     for the health endpoint. ``stop()`` ends the process group it started, whatever
     happened; the object is also a context manager."""
 
@@ -87,8 +89,8 @@ class StreamlitServer:
 
     def start(self) -> "StreamlitServer":
         self._log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log")
-        cmd = [sys.executable, "-m", "inception_viz.st_compat" if self.st_compat else "streamlit", "run", str(self.script),
-               "--server.address", HOST, "--server.port", str(self.port)]
+        runner = "inception_viz.st_compat" if self.st_compat else "streamlit"
+        cmd = [sys.executable, "-m", runner, "run", str(self.script), "--server.address", HOST, "--server.port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)

@@ -20,8 +20,9 @@ message waits until the client has acknowledged the previous one, and a client t
 its acknowledgements (40 ms on Linux, up to 200 ms on Windows) gets every run's elements
 that much later: a width edit's first element reached ``scripts/loadtest.py``'s client
 after ~51 ms instead of ~11, directly and through ``scripts/hall.py``'s HAProxy alike.
-Chromium on this machine acknowledged at once and saw no difference (docs/bench.md,
-"Eighth session").
+Chromium on this machine acknowledges a websocket's frames at once, so its edits did not
+move; its fresh pages (~100 files over keep-alive connections) got faster: the bench's
+floor app from a median of ~1,110-1,230 ms to ~990 ms (docs/bench.md, "Eighth session").
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ One number box and one metric, nothing else, served as the explorer is: with the
 --browser`` starts it with ``python -m inception_viz.st_compat run``; the explorer installs
 them on its first run). Typing a value and pressing Enter shows it in the metric; the time
 that takes in a real browser is the least any Streamlit page answers an edit in on this
-machine, so the explorer's browser times are reported as multiples of it. ``bench_browser`` drives it by the
-two labels below and its starting value (keep them in step with ``FLOOR_*`` there).
+machine, so the explorer's browser times are reported as multiples of it. ``bench_browser``
+drives it by the two labels below and its starting value (keep them in step with
+``FLOOR_*`` there).
 
     python -m inception_viz.st_compat run inception_viz/bench_floor_app.py
 """

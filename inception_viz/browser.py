@@ -90,7 +90,8 @@ class StreamlitServer:
     def start(self) -> "StreamlitServer":
         self._log = tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log")
         runner = "inception_viz.st_compat" if self.st_compat else "streamlit"
-        cmd = [sys.executable, "-m", runner, "run", str(self.script), "--server.address", HOST, "--server.port", str(self.port)]
+        cmd = [sys.executable, "-m", runner, "run", str(self.script),
+               "--server.address", HOST, "--server.port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)

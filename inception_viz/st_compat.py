@@ -28,19 +28,23 @@ floor app from a median of ~1,110-1,230 ms to ~990 ms (docs/bench.md, "Eighth se
 from __future__ import annotations
 
 _INSTALLED = "_inception_viz_unknown_fragment_runs_page"
+#: Marks Streamlit's bind once it is wrapped by :func:`_bind_with_nodelay`.
+_NODELAY_BIND = "_inception_viz_bind_with_nodelay"
 
 
 def install() -> None:
     """Both adjustments; cheap after the first call (``app.main`` calls it on every run)."""
     global _NODELAY_DONE
     if not _NODELAY_DONE:
-        _bind_with_nodelay()  # a server started after this (st_compat.main) listens with it
-        _NODELAY_DONE = nodelay_sockets() > 0  # one already listening: it and its connections
+        _NODELAY_DONE = True
+        _bind_with_nodelay()  # a server that binds after this (st_compat.main) listens with it
+        nodelay_sockets()  # a server already listening (streamlit run app.py): it and its connections
     _run_page_for_unknown_fragments()
 
 
-#: Whether a listening socket of this process has TCP_NODELAY (then every connection it
-#: accepts gets it too).
+#: Whether :func:`install` has done the ``TCP_NODELAY`` part in this process: the bind is
+#: wrapped, and a listening socket that existed then was swept. A connection accepted later
+#: gets the option from its listener, so once is enough.
 _NODELAY_DONE = False
 
 
@@ -55,7 +59,7 @@ def _bind_with_nodelay() -> None:
         original = starlette_server._bind_socket
     except (ImportError, AttributeError):  # another Streamlit: the sweep still covers a running server
         return
-    if getattr(original, _INSTALLED, False):
+    if getattr(original, _NODELAY_BIND, False):
         return
 
     def _bind_socket(*args, **kwargs):
@@ -63,7 +67,7 @@ def _bind_with_nodelay() -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
 
-    setattr(_bind_socket, _INSTALLED, True)
+    setattr(_bind_socket, _NODELAY_BIND, True)
     starlette_server._bind_socket = _bind_socket
 
 

@@ -18,6 +18,10 @@ in the same run (lower is better):
   content (:data:`VIEW_CONTENT`) is visible in the open view's box, median of each view's
   median, over the floor's edit round trip.
 
+``absolute`` also has ``app_page_cpu_ms`` and ``floor_page_cpu_ms``: what a fresh page of
+each costs the browser's main thread in CPU time (median of a few untimed fresh pages, CDP
+``ThreadTime``), a steadier view of the page's weight than its wall time; no goal.
+
 Times are wall clock around the gesture, ending when a check run on every animation frame
 in the page first sees the answer. Each app is warmed up once (a load, an edit, every view)
 before timing, and edited once more, untimed, right before the timed edits (the pages sit
@@ -114,6 +118,7 @@ class Plan:
     def __init__(self, quick: bool):
         self.quick = quick
         self.page_loads = 2 if quick else 5
+        self.cpu_loads = 1 if quick else 3  # untimed fresh pages whose browser CPU is read
         self.edits = 2 if quick else 6
         self.tab_rounds = 1 if quick else 2
 
@@ -159,6 +164,29 @@ class _Run:
         page.goto(url, wait_until="commit", timeout=STEP_TIMEOUT_MS)
         self.wait(page, _METRIC_SHOWS, [metric, want], f"{url}: {metric} = {want}")
         return time.perf_counter() - t0, page
+
+    def page_cpu_ms(self, browser, url: str, metric: str, want: str) -> float:
+        """A fresh page, as :meth:`load`, untimed: the CPU time its renderer's main thread
+        spent from ``goto`` until ``metric`` shows ``want`` (Chrome DevTools Protocol,
+        ``Performance.getMetrics``' ``ThreadTime``, in ms). Much steadier than wall time on a
+        busy machine: it counts the page's own work (scripts, layout, style), not the waits."""
+        ctx = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = ctx.new_page()
+            cdp = ctx.new_cdp_session(page)
+            cdp.send("Performance.enable")
+
+            def thread_s() -> float:
+                return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ThreadTime")
+
+            before = thread_s()
+            page.goto(url, wait_until="commit", timeout=STEP_TIMEOUT_MS)
+            self.wait(page, _METRIC_SHOWS, [metric, want], f"{url}: {metric} = {want}")
+            spent = thread_s() - before
+            self.settle(page)
+            return spent * 1e3
+        finally:
+            ctx.close()
 
     def type_enter(self, page, box, value: int, metric: str, want: str) -> float:
         t0 = time.perf_counter()
@@ -231,6 +259,14 @@ def _measure(run: _Run, browser, app_url: str, floor_url: str, out: dict) -> Non
     a["app_page_ready_each_ms"] = [round(s * 1e3) for s in app_ready]
     a["floor_page_ready_each_ms"] = [round(s * 1e3) for s in floor_ready]
     out["browser_page_ready_over_floor"] = statistics.median(app_ready) / statistics.median(floor_ready)
+    # what a fresh page costs the browser's main thread (not a key: a steadier view of the
+    # page's weight than its wall time; docs/bench.md, "Ninth session")
+    app_cpu, floor_cpu = [], []
+    for _ in range(plan.cpu_loads):
+        app_cpu.append(run.page_cpu_ms(browser, app_url, TOTAL_LABEL, run.default_total))
+        floor_cpu.append(run.page_cpu_ms(browser, floor_url, FLOOR_METRIC, floor_want))
+    a["app_page_cpu_ms"] = statistics.median(app_cpu)
+    a["floor_page_cpu_ms"] = statistics.median(floor_cpu)
 
     say(f"bench --browser: {plan.edits} edits each ...")
     # one untimed edit each first: the two pages sat idle while the fresh pages loaded, and
@@ -331,6 +367,7 @@ def run_browser_bench(quick: bool = False, progress=None) -> dict:
         "apps": "streamlit run app.py vs inception_viz/bench_floor_app.py (python -m inception_viz.st_compat run), "
                 ".streamlit/config.toml",
         "page_loads": plan.page_loads,
+        "page_cpu_loads": plan.cpu_loads,
         "edits": plan.edits,
         "tab_rounds": plan.tab_rounds,
     }

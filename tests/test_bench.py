@@ -432,5 +432,8 @@ def test_browser_bench_runs_and_reports_every_key():
     assert len(a["app_edit_each_ms"]) == len(a["floor_edit_each_ms"]) == 2
     assert len(set(a["edit_widths"])) == 2  # a different width for each edit
     assert set(a["tab_switch_ms"]) == set(VIEW_CONTENT)
+    # the browser's main-thread CPU for a fresh page of each (a diagnostic, no goal)
+    assert _number(a["app_page_cpu_ms"]) and a["app_page_cpu_ms"] > 0
+    assert _number(a["floor_page_cpu_ms"]) and a["floor_page_cpu_ms"] > 0
     m = doc["machine"]
     assert m["cpu"] and m["quick"] is True and m["chromium"] and m["streamlit"]

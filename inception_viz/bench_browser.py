@@ -260,13 +260,17 @@ def _measure(run: _Run, browser, app_url: str, floor_url: str, out: dict) -> Non
     a["floor_page_ready_each_ms"] = [round(s * 1e3) for s in floor_ready]
     out["browser_page_ready_over_floor"] = statistics.median(app_ready) / statistics.median(floor_ready)
     # what a fresh page costs the browser's main thread (not a key: a steadier view of the
-    # page's weight than its wall time; docs/bench.md, "Ninth session")
-    app_cpu, floor_cpu = [], []
-    for _ in range(plan.cpu_loads):
-        app_cpu.append(run.page_cpu_ms(browser, app_url, TOTAL_LABEL, run.default_total))
-        floor_cpu.append(run.page_cpu_ms(browser, floor_url, FLOOR_METRIC, floor_want))
-    a["app_page_cpu_ms"] = statistics.median(app_cpu)
-    a["floor_page_cpu_ms"] = statistics.median(floor_cpu)
+    # page's weight than its wall time; docs/bench.md, "Ninth session"); if it cannot be read,
+    # a note says why and the keys after it are still measured
+    try:
+        app_cpu, floor_cpu = [], []
+        for _ in range(plan.cpu_loads):
+            app_cpu.append(run.page_cpu_ms(browser, app_url, TOTAL_LABEL, run.default_total))
+            floor_cpu.append(run.page_cpu_ms(browser, floor_url, FLOOR_METRIC, floor_want))
+        a["app_page_cpu_ms"] = statistics.median(app_cpu)
+        a["floor_page_cpu_ms"] = statistics.median(floor_cpu)
+    except Exception as exc:  # noqa: BLE001 - a diagnostic, not a key
+        run.notes["page_cpu_ms"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
 
     say(f"bench --browser: {plan.edits} edits each ...")
     # one untimed edit each first: the two pages sat idle while the fresh pages loaded, and

@@ -161,9 +161,14 @@ class _Run:
         ctx = browser.new_context(viewport=VIEWPORT)
         page = ctx.new_page()
         t0 = time.perf_counter()
+        self.open_until_shown(page, url, metric, want)
+        return time.perf_counter() - t0, page
+
+    def open_until_shown(self, page, url: str, metric: str, want: str) -> None:
+        """``goto`` until ``metric`` shows ``want`` (a fresh page of :meth:`load` and
+        :meth:`page_cpu_ms`)."""
         page.goto(url, wait_until="commit", timeout=STEP_TIMEOUT_MS)
         self.wait(page, _METRIC_SHOWS, [metric, want], f"{url}: {metric} = {want}")
-        return time.perf_counter() - t0, page
 
     def page_cpu_ms(self, browser, url: str, metric: str, want: str) -> float:
         """A fresh page, as :meth:`load`, untimed: the CPU time its renderer's main thread
@@ -180,8 +185,7 @@ class _Run:
                 return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ThreadTime")
 
             before = thread_s()
-            page.goto(url, wait_until="commit", timeout=STEP_TIMEOUT_MS)
-            self.wait(page, _METRIC_SHOWS, [metric, want], f"{url}: {metric} = {want}")
+            self.open_until_shown(page, url, metric, want)
             spent = thread_s() - before
             self.settle(page)
             return spent * 1e3
@@ -214,6 +218,11 @@ class _Run:
         button.click(timeout=STEP_TIMEOUT_MS)
         self.wait(page, _VIEW_SHOWN, [label, VIEW_CONTENT[label], VIEW_BOX + view_by_label(label).key, VIEW_SWITCHER], f"the {label} view's main content")
         return time.perf_counter() - t0
+
+
+def _reason(exc: Exception) -> str:
+    """A failure as one line for ``notes``: its type and the first line of its message."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
 
 
 def _close(page) -> None:
@@ -270,7 +279,7 @@ def _measure(run: _Run, browser, app_url: str, floor_url: str, out: dict) -> Non
         a["app_page_cpu_ms"] = statistics.median(app_cpu)
         a["floor_page_cpu_ms"] = statistics.median(floor_cpu)
     except Exception as exc:  # noqa: BLE001 - a diagnostic, not a key
-        run.notes["page_cpu_ms"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+        run.notes["page_cpu_ms"] = _reason(exc)
 
     say(f"bench --browser: {plan.edits} edits each ...")
     # one untimed edit each first: the two pages sat idle while the fresh pages loaded, and
@@ -351,7 +360,7 @@ def run_browser_bench(quick: bool = False, progress=None) -> dict:
                 finally:
                     browser.close()
         except Exception as exc:  # noqa: BLE001 - reported as null with the reason
-            msg = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+            msg = _reason(exc)
             for k in KEYS:
                 if results[k] is None:
                     run.notes[k] = msg

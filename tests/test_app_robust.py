@@ -292,3 +292,23 @@ def test_streamlit_never_shows_error_details():
 
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["client"]["showErrorDetails"] == "none"
+
+
+def test_app_needs_no_magic():
+    """The server runs without Streamlit's "magic" (``runner.magicEnabled = false``: it
+    rewrites app.py's syntax tree before each compile), so app.py must not rely on it: none
+    of its statements is a bare value that magic would have shown (a name, a literal, an
+    f-string...). Calls, awaits, yields and docstrings are what magic leaves alone too."""
+    import ast
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["runner"]["magicEnabled"] is False
+    tree = ast.parse((ROOT / "app.py").read_text())
+    docstrings = {id(body[0]) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  for body in [node.body] if body and isinstance(body[0], ast.Expr)
+                  and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)}
+    bare = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Expr) and id(node) not in docstrings
+            and not isinstance(node.value, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom))]
+    assert bare == [], f"app.py lines {bare}: a bare value that only magic would show"

@@ -6,6 +6,7 @@ the arithmetic written out where it is a golden number.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -318,19 +319,25 @@ def test_a_bad_view_falls_back_to_blocks_silently(bad):
     assert total(at) == "7,154,328"
 
 
-def test_first_page_does_not_import_tensorflow():
+def test_first_page_imports_neither_tensorflow_nor_the_hidden_views():
+    """A fresh process's first page imports what it draws: the Blocks view, not the other
+    ten (``View.module`` imports a view when it first opens), not pandas (only the folded All
+    blocks table needs it: with every view imported eagerly, the first page after
+    ``streamlit run`` spent ~0.5 s importing pandas and Plotly's figures), not TensorFlow."""
     code = textwrap.dedent(
         f"""
-        import sys
+        import json, sys
         from streamlit.testing.v1 import AppTest
         at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
         assert not at.exception, at.exception
-        print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF")
+        print(json.dumps({{"tf": "tensorflow" in sys.modules or "keras" in sys.modules, "pandas": "pandas" in sys.modules,
+                          "views": sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("inception_viz.views."))}}))
         """
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "NO-TF"
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == {"tf": False, "pandas": False, "views": ["blocks", "common", "context", "headline", "sidebar"]}, got
 
 
 def test_width_edit_reruns_with_the_counters_total():

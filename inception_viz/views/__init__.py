@@ -15,33 +15,41 @@ and ``headline`` (the title and the totals), which ``app.py`` draws.
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import NamedTuple
 
 from .. import i18n
 from ..i18n import N_
-from . import blocks, charts, code, compare, featurevis, graph, instantiate, paper, predictions, receptive, seed
 from .context import ViewContext
 
 
 class View(NamedTuple):
     key: str  # in the URL: &view=<key>
     label: str  # its label in the view switcher: an English msgid, translated where drawn
-    module: ModuleType  # has render(ctx: ViewContext) -> None
+    name: str  # its module in this package
+
+    @property
+    def module(self) -> ModuleType:
+        """The view's module (has ``render(ctx: ViewContext) -> None``), imported when first
+        asked for: a process imports only the views its visitors open. The first page after
+        ``streamlit run app.py`` opens on *Blocks*, and importing every view there (pandas,
+        Plotly, ...) took ~0.5 s of that page's server run (docs/bench.md, "Tenth session")."""
+        return importlib.import_module(f"{__name__}.{self.name}")
 
 
 VIEWS: tuple[View, ...] = (
-    View("blocks", N_("Blocks"), blocks),
-    View("graph", N_("Graph"), graph),
-    View("charts", N_("Charts"), charts),
-    View("paper", N_("Paper Table 1"), paper),
-    View("seed", N_("Seed comparison"), seed),
-    View("compare", N_("Compare"), compare),
-    View("code", N_("Code"), code),
-    View("instantiate", N_("Instantiate"), instantiate),
-    View("predictions", N_("Predictions & feature maps"), predictions),
-    View("receptive", N_("Receptive fields"), receptive),
-    View("featurevis", N_("Feature visualisation"), featurevis),
+    View("blocks", N_("Blocks"), "blocks"),
+    View("graph", N_("Graph"), "graph"),
+    View("charts", N_("Charts"), "charts"),
+    View("paper", N_("Paper Table 1"), "paper"),
+    View("seed", N_("Seed comparison"), "seed"),
+    View("compare", N_("Compare"), "compare"),
+    View("code", N_("Code"), "code"),
+    View("instantiate", N_("Instantiate"), "instantiate"),
+    View("predictions", N_("Predictions & feature maps"), "predictions"),
+    View("receptive", N_("Receptive fields"), "receptive"),
+    View("featurevis", N_("Feature visualisation"), "featurevis"),
 )
 #: The view a page opens on when the URL names none (or one that does not exist).
 DEFAULT_VIEW = VIEWS[0]

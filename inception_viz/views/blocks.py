@@ -4,8 +4,8 @@ section, every block in one table, drawn as HTML until the visitor switches on e
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from .. import counter, presets
@@ -15,6 +15,9 @@ from ..spec import BRANCH_KEYS, MAX_WIDTH, WIDTH_KEYS, SpecError
 from ..i18n import N_, _, current
 from .common import IN_PLACE, accept, current_spec, error, folded_section, localized, rerun_here, skey, synced, wkey
 from .context import ViewContext
+
+if TYPE_CHECKING:  # pandas is imported by the folded All blocks section only (a fresh page does not need it)
+    import pandas as pd
 
 #: The editor's headers of the columns that are not widths (the DataFrame keeps English
 #: keys: the edits and the tests read them; the width keys are the paper's own names).
@@ -116,7 +119,7 @@ def block_inputs_ui(spec, report, focus: str, shown: bool = False) -> None:
 EDIT_MARK = "✎"
 
 
-def block_table(spec, report) -> pd.DataFrame:
+def block_table(spec, report) -> "pd.DataFrame":
     """One row per block: *vs preset* first (``=`` or ``✎ 3x3: 128→256``, so the edit is
     visible where the editing happens), the six widths, the form, shapes and params."""
     tr = current()
@@ -133,6 +136,8 @@ def block_table(spec, report) -> pd.DataFrame:
             "output": shape_str(r.output_shape),
             "params": tr.int(r.params),
         })
+    import pandas as pd  # here, not at the top: the first page draws no table (~0.4 s of imports)
+
     return pd.DataFrame(rows, index=list(spec.block_names))
 
 

@@ -195,13 +195,20 @@ def view_area(key: str) -> None:
         # the view in a box keyed by it (CSS class st-key-view-<key>): a switch replaces the
         # view's elements and updates the headline's in place
         with st.container(key=f"{VIEW_CONTAINER}{view.key}"):
-            guarded(_("The {view} view").format(view=_(view.label)), view.module.render,
+            guarded(_("The {view} view").format(view=_(view.label)), render_view, view,
                     ViewContext(spec, report, base, sidebar.focus_block(spec), in_place))
         # The address bar last, a moment after the view (URL_AFTER_VIEW_S): its message makes
         # the browser update its history and redraw the page once more, and sent before the
         # headline it delayed an edit's new totals by ~15 ms (interleaved A/B, docs/bench.md).
         # A run that a view ends early (st.rerun) leaves it to the next run.
         sync_url(spec, view, i18n.current().lang, URL_AFTER_VIEW_S if fragment_run() else 0.0)
+
+
+def render_view(view: View, ctx: ViewContext) -> None:
+    """The view's ``render(ctx)``. Its module is imported here the first time the view
+    opens (``View.module``), inside the view's guard: a view that fails to import is one
+    failed view, not a failed page."""
+    view.module.render(ctx)
 
 
 @contextmanager

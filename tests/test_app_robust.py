@@ -165,6 +165,29 @@ def test_a_failing_view_shows_one_line_and_the_rest_of_the_page(monkeypatch, cap
     assert "secret.txt exploded" in caplog.text  # the details went to the log
 
 
+def test_a_view_that_fails_to_import_is_one_failed_view(monkeypatch, caplog):
+    """A view's module is imported when the view first opens (views.View.module), inside its
+    guard: if that import fails, the view shows the one generic line and the rest of the page
+    (sidebar, headline) is drawn; the details go to the log."""
+    from inception_viz import views
+
+    module = views.View.module
+
+    def failing(self):
+        if self.key == "seed":
+            raise ImportError("No module named 'pandas' (/home/lecturer/venv)")
+        return module.fget(self)
+
+    monkeypatch.setattr(views.View, "module", property(failing))
+    with caplog.at_level(logging.ERROR, logger="inception_viz.app"):
+        at = run_app({"preset": "block"}, "seed")
+    assert_clean(at)
+    errs = error_lines(at)
+    assert len(errs) == 1 and "failed unexpectedly" in errs[0] and "lecturer" not in errs[0], errs
+    assert any(s.label == "Preset" for s in at.sidebar.selectbox)
+    assert at.metric and "No module named 'pandas'" in caplog.text
+
+
 def test_a_spec_error_in_a_view_shows_its_own_line(monkeypatch):
     from inception_viz.views import charts
 

@@ -16,10 +16,11 @@ and ``headline`` (the title and the totals), which ``app.py`` draws.
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 from typing import NamedTuple
 
-from .. import i18n
+from .. import heap, i18n
 from ..i18n import N_
 from .context import ViewContext
 
@@ -34,8 +35,18 @@ class View(NamedTuple):
         """The view's module (has ``render(ctx: ViewContext) -> None``), imported when first
         asked for: a process imports only the views its visitors open. The first page after
         ``streamlit run app.py`` opens on *Blocks*, and importing every view there (pandas,
-        Plotly, ...) took ~0.5 s of that page's server run (docs/bench.md, "Tenth session")."""
-        return importlib.import_module(f"{__name__}.{self.name}")
+        Plotly, ...) took ~0.5 s of that page's server run (docs/bench.md, "Tenth session").
+
+        What a view's first import brings (all eleven: ~54,000 objects) is long-lived, and the
+        app froze the heap at the end of the process's first run, before it: so the heap is
+        frozen again after each view's first import (``heap``: a full collection would scan
+        them all, holding Python's lock, in the middle of some later edit)."""
+        name = f"{__name__}.{self.name}"
+        if name in sys.modules:
+            return sys.modules[name]
+        module = importlib.import_module(name)
+        heap.freeze_once(name)
+        return module
 
 
 VIEWS: tuple[View, ...] = (

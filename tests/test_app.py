@@ -340,6 +340,31 @@ def test_first_page_imports_neither_tensorflow_nor_the_hidden_views():
     assert got == {"tf": False, "pandas": False, "views": ["blocks", "common", "context", "headline", "sidebar"]}, got
 
 
+def test_sessions_opening_a_view_at_once_all_get_it_whole():
+    """A class opens a view at the same moment on a fresh server: every session's thread gets
+    the view's whole module. While one thread imports it (Compare: ~0.4 s with pandas), the
+    module is already in sys.modules half-initialised; a shortcut through sys.modules handed
+    7 of 8 threads a module without ``render``."""
+    code = textwrap.dedent(
+        """
+        import threading
+        from inception_viz.views import VIEWS
+        view = next(v for v in VIEWS if v.key == "compare")
+        barrier, got = threading.Barrier(8), []
+        def open_view():
+            barrier.wait()
+            got.append(callable(getattr(view.module, "render", None)))
+        threads = [threading.Thread(target=open_view) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(sum(got))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "8"
+
+
 def test_width_edit_reruns_with_the_counters_total():
     at = run_app()
     widget(at.number_input, "w-inception_3a-3x3@").set_value(256).run()

@@ -42,10 +42,12 @@ class View(NamedTuple):
         frozen again after each view's first import (``heap``: a full collection would scan
         them all, holding Python's lock, in the middle of some later edit)."""
         name = f"{__name__}.{self.name}"
-        if name in sys.modules:
-            return sys.modules[name]
+        first = name not in sys.modules
+        # always through the import system: a view that another session's thread is still
+        # importing is in sys.modules half-initialised, and import_module waits for it
         module = importlib.import_module(name)
-        heap.freeze_once(name)
+        if first:
+            heap.freeze_once(name)
         return module
 
 

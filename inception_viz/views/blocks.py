@@ -119,7 +119,7 @@ def block_inputs_ui(spec, report, focus: str, shown: bool = False) -> None:
 EDIT_MARK = "✎"
 
 
-def block_table(spec, report) -> "pd.DataFrame":
+def block_table(spec, report) -> pd.DataFrame:
     """One row per block: *vs preset* first (``=`` or ``✎ 3x3: 128→256``, so the edit is
     visible where the editing happens), the six widths, the form, shapes and params."""
     tr = current()

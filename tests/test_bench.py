@@ -248,9 +248,10 @@ def test_freeze_once_freezes_the_heap_once_per_moment():
 
 def test_the_apps_first_run_moves_the_long_lived_heap_out_of_the_collectors_way():
     """After the app's first run, Streamlit's and the first page's modules (~88,000 objects;
-    the other views' modules are frozen when they first open, below) are frozen and no more than a small rest is left for a full collection to scan:
-    a collection that Python starts by itself mid-edit no longer scans the modules again
-    (it took up to ~100 ms; docs/bench.md). No TensorFlow on this page."""
+    the other views' are frozen when they first open, below) are frozen and no more than a
+    small rest is left for a full collection to scan: a collection that Python starts by
+    itself mid-edit no longer scans the modules again (it took up to ~100 ms; docs/bench.md).
+    No TensorFlow on this page."""
     code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
             "at.run(); assert not at.exception, at.exception; gc.collect(); "
             "print(gc.get_freeze_count(), len(gc.get_objects()), 'tensorflow' in sys.modules)")
@@ -266,17 +267,17 @@ def test_a_views_first_import_is_frozen_too():
     """A view's module is imported when the view first opens (views.View.module), after the
     app's first run froze the heap: each first import freezes again, so what the views bring
     (pandas, Plotly's figures: ~54,000 objects for all eleven) does not return to a full
-    collection's scans. Opening every view but the two that load TensorFlow leaves the heap
-    as small to scan as the first page does."""
+    collection's scans. Importing every view (none imports TensorFlow until it builds a
+    model) leaves the heap as small to scan as the first page does."""
     code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
             "at.run(); assert not at.exception, at.exception; gc.collect(); first = len(gc.get_objects()); "
             "from inception_viz.views import VIEWS; "
-            "[v.module for v in VIEWS if v.key not in ('instantiate', 'predictions', 'featurevis', 'receptive')]; "
-            "gc.collect(); print(first, len(gc.get_objects()), gc.get_freeze_count(), 'pandas' in sys.modules)")
+            "[v.module for v in VIEWS]; "
+            "gc.collect(); print(first, len(gc.get_objects()), 'pandas' in sys.modules, 'tensorflow' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    first, scanned, frozen, pandas = res.stdout.split()[-4:]
-    assert pandas == "True"  # the views' imports did happen
+    first, scanned, pandas, tf = res.stdout.split()[-4:]
+    assert (pandas, tf) == ("True", "False"), res.stdout  # the views' imports did happen, not TensorFlow's
     assert int(scanned) < int(first) + 2_000, res.stdout  # pandas alone is ~40,000 objects
 
 

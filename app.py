@@ -32,6 +32,11 @@ sends nothing. The view switcher and the open view are fragments (``main_area``,
 ``view_area``; see ``page``): a width edit reruns and sends only the headline and the view.
 Nothing on the first page imports TensorFlow; "Instantiate" and "Predictions" load it on
 demand.
+
+``streamlit run app.py`` first imports this file and finds :data:`app`, an ``st.App``: the
+server is served through it, and its lifespan (``_before_the_first_page``) runs once at the
+server's start, before any page: ``TCP_NODELAY`` (``st_compat``) and every view's imports. Each
+page is still a script run of this file as ``__main__`` (``main``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Callable
 
 import streamlit as st
@@ -243,5 +248,24 @@ def main() -> None:
     heap.freeze_once("app")
 
 
+@asynccontextmanager
+async def _before_the_first_page(_app):
+    """``streamlit run app.py`` serves the page through :data:`app` (``st.App``), so that this
+    runs once when the server starts, before any page: ``TCP_NODELAY`` on its sockets (until the
+    first run installed it, the first page's ~100 files came with Nagle's delays), every view's
+    module (pandas, Plotly's figures; each frozen out of the collector's way, ``View.module``)
+    and Streamlit's emoji table, which ``st.set_page_config`` loads to check the page icon.
+    Neither the first page nor a view's first open waits for an import then (docs/bench.md,
+    "Tenth session"); the server answers ~0.5 s later after its start."""
+    st_compat.install()
+    import streamlit.emojis  # noqa: F401
+
+    for view in VIEWS:
+        _ = view.module  # imported (and frozen) now
+    yield
+
+
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import its helpers
     main()
+else:  # imported: by `streamlit run app.py` (which finds `app` here and serves through it), or by tests
+    app = st.App(__file__, lifespan=_before_the_first_page)

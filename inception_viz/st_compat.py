@@ -1,4 +1,5 @@
-"""Two adjustments to Streamlit's server, installed by ``app.py`` (idempotent).
+"""Two adjustments to Streamlit's server, installed by ``app.py`` when its server starts (its
+``st.App``'s lifespan) and again on each run (idempotent).
 
 **A click naming an unknown fragment runs the page.** The app's views run in fragments
 (``app.main_area``, ``app.view_area``): a click in a view asks the server for a run of that
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     command line with :func:`install` done before the server starts, so that even a replica
     that has served no page yet runs the whole page for a stale click, and its listening
     socket has ``TCP_NODELAY`` from the start (``scripts/hall.py`` starts its replicas this
-    way, ``bench --browser`` its floor app; ``app.py`` installs both on its first run)."""
+    way, ``bench --browser`` its floor app; ``app.py`` installs both when its server starts)."""
     import sys
 
     from streamlit.web import cli

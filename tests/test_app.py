@@ -340,6 +340,44 @@ def test_first_page_imports_neither_tensorflow_nor_the_hidden_views():
     assert got == {"tf": False, "pandas": False, "views": ["blocks", "common", "context", "headline", "sidebar"]}, got
 
 
+def test_streamlit_run_serves_through_the_apps_st_app_which_prepares_the_first_page():
+    """`streamlit run app.py` finds ``app`` (an ``st.App``) in app.py and serves through it
+    (Streamlit's own discovery says so), and that app's lifespan, run once when the server
+    starts, does before any page what the first run and the views' first opens did before:
+    ``TCP_NODELAY`` on the server's sockets (st_compat), every view's imports (pandas with
+    them), Streamlit's emoji table for the page icon. Imported, app.py draws nothing."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(Path(APP))
+    assert (found.is_asgi_app, found.app_name) == (True, "app")
+    code = textwrap.dedent(
+        """
+        import asyncio, json, sys
+        import app
+        from inception_viz import st_compat
+        from inception_viz.views import VIEWS
+        def state():
+            return {"views": sum(f"inception_viz.views.{v.name}" in sys.modules for v in VIEWS),
+                    "pandas": "pandas" in sys.modules, "emojis": "streamlit.emojis" in sys.modules,
+                    "nodelay": st_compat._NODELAY_DONE}
+        before = state()
+        async def start():
+            async with app._before_the_first_page(app.app):
+                pass
+        asyncio.run(start())
+        after = state()
+        print(json.dumps([type(app.app).__name__, before, after]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    name, before, after = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert name == "App"
+    assert before == {"views": 0, "pandas": False, "emojis": False, "nodelay": False}, before
+    assert after == {"views": 11, "pandas": True, "emojis": True, "nodelay": True}, after
+    assert "No runtime found" not in proc.stderr  # the views' cache decorators, checked before the runtime
+
+
 def test_sessions_opening_a_view_at_once_all_get_it_whole():
     """A class opens a view at the same moment on a fresh server: every session's thread gets
     the view's whole module. While one thread imports it (Compare: ~0.4 s with pandas), the

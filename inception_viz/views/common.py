@@ -8,6 +8,7 @@ TensorFlow is imported only inside the cached builders, when a view asks for a m
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -17,6 +18,14 @@ import streamlit as st
 from .. import config, counter, exports, graph, i18n, limits, trust
 from ..i18n import _, current, ngettext
 from ..spec import SpecError
+
+# Streamlit checks each @st.cache_data below when this module is imported. Imported before its
+# runtime exists (``streamlit run app.py`` imports app.py to find its st.App before the runtime
+# starts; tests), it logs "No runtime found, using MemoryCacheStorageManager" once per
+# decorator. The caches themselves are made in the runtime at their first call, so that one
+# line is dropped from the lecturer's terminal; every other warning of that logger stays.
+logging.getLogger("streamlit.runtime.caching.cache_data_api").addFilter(
+    lambda record: "No runtime found" not in record.getMessage())
 
 #: Built Keras models kept in memory at once, Instantiate's and Predictions' together: one
 #: process-wide registry (:class:`inception_viz.limits.LiveModels`, also under a memory budget).

@@ -341,8 +341,8 @@ def run_browser_bench(quick: bool = False, progress=None) -> dict:
     if missing:
         run.notes.update({k: missing for k in KEYS})
     else:
-        # the same server for both: app.py installs st_compat's adjustments on its first run
-        # (the warm-up's), the floor app gets them before its server starts
+        # the same server for both: app.py installs st_compat's adjustments when its server
+        # starts (its st.App's lifespan), the floor app before its server starts
         servers = [StreamlitServer(APP), StreamlitServer(FLOOR_APP, st_compat=True)]
         try:
             say("bench --browser: starting streamlit run app.py and the floor app ...")

@@ -413,6 +413,11 @@ def test_the_floor_app_is_served_as_the_explorer_is(monkeypatch):
     assert app_cwd == floor_cwd == browser.ROOT  # the same .streamlit/config.toml
     source = Path(bench_browser.__file__).read_text()
     assert "StreamlitServer(FLOOR_APP, st_compat=True)" in source
+    # and both are served through their st.App: what `streamlit run` itself finds in them
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = [discover_asgi_app(Path(p)) for p in (bench_browser.APP, bench_browser.FLOOR_APP)]
+    assert [(r.is_asgi_app, r.app_name) for r in found] == [(True, "app"), (True, "app")]
 
 
 def test_cli_parses_bench_browser_without_importing_playwright():

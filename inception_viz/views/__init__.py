@@ -33,9 +33,11 @@ class View(NamedTuple):
     @property
     def module(self) -> ModuleType:
         """The view's module (has ``render(ctx: ViewContext) -> None``), imported when first
-        asked for: a process imports only the views its visitors open. The first page after
-        ``streamlit run app.py`` opens on *Blocks*, and importing every view there (pandas,
-        Plotly, ...) took ~0.5 s of that page's server run (docs/bench.md, "Tenth session").
+        asked for. Under ``streamlit run app.py`` that is at the server's start (app.py's
+        ``st.App`` lifespan asks for every view); elsewhere (AppTest, the bench's cold start)
+        when the view first opens, so a first page imports only the Blocks view: importing
+        every view there (pandas, Plotly, ...) took ~0.5 s of that page's run (docs/bench.md,
+        "Tenth session").
 
         What a view's first import brings (all eleven: ~54,000 objects) is long-lived, and the
         app froze the heap at the end of the process's first run, before it: so the heap is

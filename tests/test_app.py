@@ -24,6 +24,7 @@ from inception_viz.views import paper as paper_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import app  # noqa: E402  (importing does not run main())
+from test_hostile import run_py  # noqa: E402  (a fresh interpreter that prints one JSON line)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -334,9 +335,7 @@ def test_first_page_imports_neither_tensorflow_nor_the_hidden_views():
                           "views": sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("inception_viz.views."))}}))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = run_py(code, timeout=TIMEOUT + 60)
     assert got == {"tf": False, "pandas": False, "views": ["blocks", "common", "context", "headline", "sidebar"]}, got
 
 
@@ -398,9 +397,7 @@ def test_sessions_opening_a_view_at_once_all_get_it_whole():
         print(sum(got))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT + 60, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "8"
+    assert run_py(code, timeout=TIMEOUT + 60) == 8
 
 
 def test_width_edit_reruns_with_the_counters_total():

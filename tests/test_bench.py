@@ -246,15 +246,20 @@ def test_freeze_once_freezes_the_heap_once_per_moment():
     assert res.stdout.split() == ["True", "False", "True", "True", "True"], res.stdout
 
 
+#: A fresh interpreter's first page of the app (AppTest, no TensorFlow), then a full collection:
+#: the start of the heap tests below, which go on to print what they compare.
+FIRST_PAGE_THEN_COLLECT = ("import gc, sys; from streamlit.testing.v1 import AppTest; "
+                           "at = AppTest.from_file('app.py', default_timeout=120); at.run(); "
+                           "assert not at.exception, at.exception; gc.collect(); ")
+
+
 def test_the_apps_first_run_moves_the_long_lived_heap_out_of_the_collectors_way():
     """After the app's first run, Streamlit's and the first page's modules (~88,000 objects;
     the other views' are frozen when they first open, below) are frozen and no more than a
     small rest is left for a full collection to scan: a collection that Python starts by
     itself mid-edit no longer scans the modules again (it took up to ~100 ms; docs/bench.md).
     No TensorFlow on this page."""
-    code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
-            "at.run(); assert not at.exception, at.exception; gc.collect(); "
-            "print(gc.get_freeze_count(), len(gc.get_objects()), 'tensorflow' in sys.modules)")
+    code = FIRST_PAGE_THEN_COLLECT + "print(gc.get_freeze_count(), len(gc.get_objects()), 'tensorflow' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     frozen, scanned, tf = res.stdout.split()[-3:]
@@ -269,8 +274,7 @@ def test_a_views_first_import_is_frozen_too():
     (pandas, Plotly's figures: ~54,000 objects for all eleven) does not return to a full
     collection's scans. Importing every view (none imports TensorFlow until it builds a
     model) leaves the heap as small to scan as the first page does."""
-    code = ("import gc, sys; from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=120); "
-            "at.run(); assert not at.exception, at.exception; gc.collect(); first = len(gc.get_objects()); "
+    code = (FIRST_PAGE_THEN_COLLECT + "first = len(gc.get_objects()); "
             "from inception_viz.views import VIEWS; "
             "[v.module for v in VIEWS]; "
             "gc.collect(); print(first, len(gc.get_objects()), 'pandas' in sys.modules, 'tensorflow' in sys.modules)")

@@ -16,8 +16,7 @@ never collected. So it is called at moments when what is alive is almost all lon
 each once per process: at the end of the app's first run (``app.main``), right after a view's
 module is first imported (``views.View.module``, pandas and Plotly's figures with it: at the
 server's start under ``streamlit run``, else when the view first opens) and right after
-TensorFlow is imported
-(``tfenv.import_tensorflow``). What a session holds at those moments
+TensorFlow is imported (``tfenv.import_tensorflow``). What a session holds at those moments
 (its state, its widgets) would stay in memory if it was in a cycle: bounded, once per process
 (and not seen: ten sessions open at TensorFlow's import, closed later, left as many Streamlit
 sessions in memory as without the freeze; docs/bench.md).
